@@ -1,0 +1,39 @@
+# Two front doors: `make book` builds the book, `make test` runs the tests.
+# Both create the virtual environment in .venv first when there is none.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PROFILE ?= quick
+
+.PHONY: book test env execute html pair clean
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+env: $(STAMP)
+
+## make book: execute every chapter under $(PROFILE), then build the HTML (book/_build/html)
+book: $(STAMP)
+	$(BIN)/python -m helpers book --profile $(PROFILE)
+
+## make test: the unit tests, then every chapter under `quick` and a strict HTML build
+test: $(STAMP)
+	$(BIN)/python -m pytest
+	$(BIN)/python -m helpers book --profile quick
+
+execute: $(STAMP)
+	$(BIN)/python -m helpers run --profile $(PROFILE)
+
+html: $(STAMP)
+	$(BIN)/python -m helpers build
+
+## make pair: regenerate every chapter's .ipynb (no outputs) from its .py source
+pair: $(STAMP)
+	$(BIN)/jupytext --to ipynb --update-metadata '{"jupytext": {"formats": "ipynb,py:percent"}}' book/chapters/[0-9][0-9]_*.py
+
+clean:
+	rm -rf book/_build

@@ -1,0 +1,41 @@
+"""Small conveniences for the chapters: one plotting style, seeding, glued numbers."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+
+
+def setup(seed: int = 42) -> None:
+    """Seed every generator the book uses and apply the book's plotting style."""
+    import torch
+
+    from .plots import set_style
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    set_style()
+
+
+def glue(name: str, value: Any, display: bool = False) -> Any:
+    """Make ``value`` quotable in the chapter's prose as ``{glue:text}`name```.
+
+    Uses ``myst_nb.glue`` when it is installed (the book build) and is a no-op
+    elsewhere (e.g. in Colab), so chapters run in both places.
+    """
+    try:
+        from myst_nb import glue as _glue
+    except ImportError:  # pragma: no cover - depends on the environment
+        return value
+    _glue(name, value, display=display)
+    return value
+
+
+def fmt_pct(x: float, digits: int = 1) -> str:
+    """``0.4476 -> '44.8 %'`` (NaN becomes 'n/a')."""
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    return f"{100 * x:.{digits}f} %"

@@ -1,0 +1,214 @@
+"""Execute the book's chapters with papermill under a profile, then build the HTML.
+
+The chapters' jupytext sources (``book/chapters/NN_name.py``) are executed into a build
+folder (``book/_build/executed`` by default), never over the sources. The HTML build then
+renders those executed notebooks with execution switched off, warnings as errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from .config import ConfigError, load_profile
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BOOK_DIR = REPO_ROOT / "book"
+CHAPTER_DIR = BOOK_DIR / "chapters"
+DEFAULT_BUILD_DIR = BOOK_DIR / "_build"
+
+
+class ChapterFailed(RuntimeError):
+    """A chapter raised while executing; the message holds the failing cell and error."""
+
+
+@dataclass(frozen=True)
+class ChapterResult:
+    """Outcome of executing one chapter."""
+
+    chapter: str
+    seconds: float
+    output: Path
+
+
+def chapter_sources(chapter_dir: Path = CHAPTER_DIR) -> list[Path]:
+    """All chapter sources (``NN_name.py``) in order."""
+    return sorted(p for p in chapter_dir.glob("[0-9][0-9]_*.py"))
+
+
+def select_chapters(selection: Sequence[str] | None, chapter_dir: Path = CHAPTER_DIR) -> list[Path]:
+    """Chapters whose number or name matches ``selection`` (all when empty)."""
+    sources = chapter_sources(chapter_dir)
+    if not selection:
+        return sources
+    chosen = []
+    for wanted in selection:
+        hits = [p for p in sources if p.stem == wanted or p.stem.split("_", 1)[0] == wanted.zfill(2)]
+        if not hits:
+            raise ConfigError(
+                f"parameter 'chapters' has value {wanted!r}; allowed: a number or name of "
+                f"{[p.stem for p in sources]}"
+            )
+        chosen.extend(h for h in hits if h not in chosen)
+    return chosen
+
+
+def check_parameters(profile: str, parameters: Mapping[str, Any]) -> None:
+    """Fail fast (before any kernel starts) on a bad profile or parameter."""
+    overrides = dict(parameters.get("overrides") or {})
+    direct = {k: v for k, v in parameters.items() if k != "overrides"}
+    load_profile(profile, overrides, **direct)
+
+
+def _notebook_for(source: Path) -> "Any":
+    import jupytext
+
+    nb = jupytext.read(source)
+    nb.metadata.setdefault(
+        "kernelspec", {"display_name": "Python 3", "language": "python", "name": "python3"}
+    )
+    return nb
+
+
+def _failing_cell_message(exc: BaseException) -> str:
+    """Short description of the failing cell from a papermill error."""
+    lines = [f"{type(exc).__name__}: {exc}"]
+    cell = getattr(exc, "exec_count", None)
+    ename = getattr(exc, "ename", None)
+    evalue = getattr(exc, "evalue", None)
+    if ename:
+        lines = [f"cell [{cell}] raised {ename}: {evalue}"]
+    return "\n".join(lines)
+
+
+def execute_chapter(
+    source: Path,
+    output_dir: Path,
+    profile: str,
+    parameters: Mapping[str, Any] | None = None,
+    kernel_name: str = "python3",
+) -> ChapterResult:
+    """Execute one chapter source into ``output_dir/NAME.ipynb``; raise ChapterFailed."""
+    import nbformat
+    import papermill as pm
+
+    params = {"profile": profile, **dict(parameters or {})}
+    output_dir.mkdir(parents=True, exist_ok=True)
+    target = output_dir / f"{source.stem}.ipynb"
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        input_nb = Path(tmp) / f"{source.stem}.ipynb"
+        nbformat.write(_notebook_for(source), input_nb)
+        partial = Path(tmp) / "out.ipynb"
+        try:
+            pm.execute_notebook(
+                str(input_nb),
+                str(partial),
+                parameters=params,
+                cwd=str(source.parent),
+                kernel_name=kernel_name,
+                progress_bar=False,
+                log_output=False,
+            )
+        except pm.PapermillExecutionError as exc:
+            failed = output_dir / f"{source.stem}.failed.ipynb"
+            if partial.exists():
+                shutil.copyfile(partial, failed)
+            raise ChapterFailed(
+                f"chapter {source.stem} failed: {_failing_cell_message(exc)}\n"
+                f"(the partly executed notebook is in {failed})"
+            ) from None
+        os.replace(partial, target) if _same_device(partial, target) else shutil.move(partial, target)
+    return ChapterResult(source.stem, time.perf_counter() - start, target)
+
+
+def _same_device(a: Path, b: Path) -> bool:
+    try:
+        return os.stat(a.parent).st_dev == os.stat(b.parent).st_dev
+    except OSError:
+        return False
+
+
+def execute_chapters(
+    chapters: Iterable[Path],
+    profile: str,
+    parameters: Mapping[str, Any] | None = None,
+    build_dir: Path = DEFAULT_BUILD_DIR,
+    echo=print,
+) -> list[ChapterResult]:
+    """Execute chapters in order, stopping at the first failure; write timings.json."""
+    check_parameters(profile, parameters or {})
+    out_dir = build_dir / "executed"
+    results: list[ChapterResult] = []
+    timings_path = build_dir / "timings.json"
+    for source in chapters:
+        echo(f"[{profile}] {source.stem} ...", end="", flush=True)
+        result = execute_chapter(source, out_dir, profile, parameters)
+        echo(f" done in {result.seconds:.1f} s")
+        results.append(result)
+        _write_timings(timings_path, profile, results)
+    return results
+
+
+def _write_timings(path: Path, profile: str, results: list[ChapterResult]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "profile": profile,
+        "chapters": {r.chapter: round(r.seconds, 2) for r in results},
+        "total_seconds": round(sum(r.seconds for r in results), 2),
+    }
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=2))
+    os.replace(tmp, path)
+
+
+def stage_book(build_dir: Path = DEFAULT_BUILD_DIR) -> Path:
+    """Copy the book sources into ``build_dir/site-src`` with executed chapters in place."""
+    staged = build_dir / "site-src"
+    if staged.exists():
+        shutil.rmtree(staged)
+    ignore = shutil.ignore_patterns("_build", "*.py", "*.ipynb", "__pycache__", ".ipynb_checkpoints")
+    shutil.copytree(BOOK_DIR, staged, ignore=ignore)
+    executed = build_dir / "executed"
+    for source in chapter_sources():
+        nb = executed / f"{source.stem}.ipynb"
+        if not nb.exists():
+            raise ChapterFailed(
+                f"chapter {source.stem} has not been executed (no {nb}); run "
+                f"`python -m helpers run` first"
+            )
+        shutil.copyfile(nb, staged / "chapters" / nb.name)
+    return staged
+
+
+def build_html(build_dir: Path = DEFAULT_BUILD_DIR, strict: bool = True) -> Path:
+    """Render the executed chapters to HTML with Jupyter Book (execution off)."""
+    staged = stage_book(build_dir)
+    # Jupyter Book writes to PATH_OUTPUT/_build/html; choose it so that the default
+    # build folder book/_build holds the HTML in book/_build/html.
+    html_parent = build_dir.parent if build_dir.name == "_build" else build_dir
+    cmd = [
+        sys.executable, "-m", "jupyter_book", "build", str(staged),
+        "--path-output", str(html_parent),
+    ]
+    if strict:
+        cmd += ["-W", "-n", "--keep-going"]
+    jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
+    if jb:
+        cmd = [jb] + cmd[3:]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
+        raise ChapterFailed(f"jupyter-book build failed (exit {proc.returncode}):\n{tail}")
+    index = html_parent / "_build" / "html" / "index.html"
+    if not index.exists():
+        raise ChapterFailed(f"jupyter-book reported success but {index} is missing")
+    return index

@@ -1,0 +1,78 @@
+"""The book's structure: pinned environment, jupytext pairs, chapter conventions."""
+
+import json
+import re
+from pathlib import Path
+
+import jupytext
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "book" / "chapters").glob("[0-9][0-9]_*.py"))
+
+
+def _pins(lines):
+    return {l.strip() for l in lines if l.strip() and not l.strip().startswith("#")}
+
+
+def test_environment_yml_and_requirements_agree():
+    reqs = _pins((ROOT / "requirements.txt").read_text().splitlines())
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_part = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    env_pins = {p for p in pip_part if not p.startswith("-e")}
+    assert reqs == env_pins
+    assert all(re.fullmatch(r"[A-Za-z0-9_.\-]+==[A-Za-z0-9_.+]+", p) for p in reqs), "every pin exact"
+    assert "torch==2.14.1" in reqs and "torchvision==0.29.1" in reqs
+
+
+def test_there_are_chapters_and_all_are_in_the_toc():
+    assert CHAPTERS
+    toc = (ROOT / "book" / "_toc.yml").read_text()
+    for source in CHAPTERS:
+        assert f"chapters/{source.stem}" in toc
+
+
+@pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.stem)
+def test_pair_in_sync_and_notebook_without_outputs(source):
+    paired = source.with_suffix(".ipynb")
+    assert paired.exists(), f"{paired.name} missing: run `make pair`"
+    raw = json.loads(paired.read_text())
+    for cell in raw["cells"]:
+        assert not cell.get("outputs"), f"{paired.name} has outputs: strip them"
+        assert cell.get("execution_count") is None
+    py_cells = [(c.cell_type, c.source) for c in jupytext.read(source).cells]
+    nb_cells = [(c.cell_type, c.source) for c in jupytext.read(paired).cells]
+    assert py_cells == nb_cells, f"{source.name} and {paired.name} differ: run `make pair`"
+
+
+@pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_conventions(source):
+    nb = jupytext.read(source)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    setup, params = code[0], code[1]
+    assert "google.colab" in setup.source and "REPO_URL" in setup.source
+    config = yaml.safe_load((ROOT / "book" / "_config.yml").read_text())
+    assert f'REPO_URL = "{config["repository"]["url"]}"' in setup.source
+    assert "parameters" in params.metadata.get("tags", [])
+    assert re.search(r'^profile = "quick"', params.source, re.M)
+    headings = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    text = "\n".join(headings)
+    assert "## Summary" in text and "## Exercises" in text
+    assert sum("parameters" in c.metadata.get("tags", []) for c in nb.cells) == 1
+
+
+@pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.stem)
+def test_prose_has_no_hand_typed_results(source):
+    """Percentages and decimals in prose must be glued from the run, not typed.
+
+    Allowed: numbers that are parameters of the method (thresholds such as 0.99, the
+    paper's quoted values inside a block marked 'paper'), and numbers in math.
+    """
+    nb = jupytext.read(source)
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        prose = re.sub(r"\$\$.*?\$\$|\$[^$]*\$|`[^`]*`", "", cell.source, flags=re.S)
+        hits = re.findall(r"\b\d+(?:\.\d+)?\s?%", prose)
+        assert not hits, f"hand-typed percentage(s) {hits} in {source.name}: glue them"
