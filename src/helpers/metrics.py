@@ -1,0 +1,209 @@
+"""Attack metrics: from hard decisions, from continuous scores, and per-group score means.
+
+Conventions (members are the positive class):
+
+* precision = TP / (TP + FP); when the attack calls **nobody** a member it is defined as
+  0.0 (scikit-learn's ``zero_division=0``), and :func:`hard_metrics` reports
+  ``n_predicted_members = 0`` so a reader can tell this case apart.
+* recall = TPR = TP / (TP + FN); FPR = FP / (FP + TN).
+* AUROC and AUPR (average precision) are scikit-learn's; tied scores get the usual
+  half credit in AUROC and are grouped into one step in AUPR.
+* Low-FPR / high-TPR operating points are read off the ROC curve (all thresholds kept)
+  **without interpolation**: :func:`tpr_at_fpr` is the largest TPR of a threshold whose FPR
+  is ``<= max_fpr``; :func:`fpr_at_tpr` the smallest FPR of a threshold whose TPR is
+  ``>= min_tpr``. Both are operating points an attacker can actually realise with one
+  threshold (pessimistic compared with linear interpolation between ROC points).
+* MMPS = mean maximum prediction score of the TP / FP / FN / TN groups; NaN for an empty group.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+from scipy.stats import wasserstein_distance
+from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
+from .scores import as_scores, max_score
+
+
+def _binary(a: Any, name: str) -> np.ndarray:
+    arr = np.asarray(a)
+    if arr.ndim != 1:
+        raise ValueError(f"parameter {name!r} has shape {arr.shape}; allowed: a 1-D array")
+    if arr.dtype != bool:
+        if not np.isin(arr, (0, 1)).all():
+            raise ValueError(f"parameter {name!r} has values {np.unique(arr)[:5]}; allowed: 0/1 or bool")
+    return arr.astype(bool)
+
+
+def _finite(a: Any, name: str) -> np.ndarray:
+    arr = np.asarray(a, dtype=np.float64)
+    if arr.ndim != 1:
+        raise ValueError(f"parameter {name!r} has shape {arr.shape}; allowed: a 1-D array")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"parameter {name!r} contains NaN or inf; allowed: finite numbers")
+    return arr
+
+
+def _pair(y_true: Any, other: Any, other_name: str, finite: bool) -> tuple[np.ndarray, np.ndarray]:
+    y = _binary(y_true, "y_true")
+    o = _finite(other, other_name) if finite else _binary(other, other_name)
+    if len(y) != len(o):
+        raise ValueError(
+            f"parameter {other_name!r} has {len(o)} entries but 'y_true' has {len(y)}; allowed: equal lengths"
+        )
+    if len(y) == 0:
+        raise ValueError("parameter 'y_true' is empty; allowed: at least one entry")
+    return y, o
+
+
+# ------------------------------------------------------------------ hard decisions
+def hard_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
+    """Precision, recall (TPR), FPR, accuracy and the confusion counts."""
+    y, p = _pair(y_true, y_pred, "y_pred", finite=False)
+    tp, fp = int(np.sum(y & p)), int(np.sum(~y & p))
+    fn, tn = int(np.sum(y & ~p)), int(np.sum(~y & ~p))
+    return {
+        "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "recall": tp / (tp + fn) if tp + fn else float("nan"),
+        "fpr": fp / (fp + tn) if fp + tn else float("nan"),
+        "accuracy": (tp + tn) / len(y),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+        "n_predicted_members": tp + fp,
+    }
+
+
+def precision(y_true: Any, y_pred: Any) -> float:
+    """TP / (TP + FP); 0.0 when nothing is predicted a member."""
+    return hard_metrics(y_true, y_pred)["precision"]
+
+
+def recall(y_true: Any, y_pred: Any) -> float:
+    """TP / (TP + FN), the true-positive rate."""
+    return hard_metrics(y_true, y_pred)["recall"]
+
+
+def false_positive_rate(y_true: Any, y_pred: Any) -> float:
+    """FP / (FP + TN); NaN when there are no negatives."""
+    return hard_metrics(y_true, y_pred)["fpr"]
+
+
+# ------------------------------------------------------------------ continuous scores
+def _both_classes(y: np.ndarray) -> None:
+    if y.all() or not y.any():
+        raise ValueError("parameter 'y_true' holds only one class; allowed: both members (1) and non-members (0)")
+
+
+def auroc(y_true: Any, score: Any) -> float:
+    """Area under the ROC curve."""
+    y, s = _pair(y_true, score, "score", finite=True)
+    _both_classes(y)
+    return float(roc_auc_score(y, s))
+
+
+def aupr(y_true: Any, score: Any) -> float:
+    """Area under the precision-recall curve as average precision (members positive)."""
+    y, s = _pair(y_true, score, "score", finite=True)
+    _both_classes(y)
+    return float(average_precision_score(y, s))
+
+
+def roc(y_true: Any, score: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(fpr, tpr, thresholds) with every threshold kept; a member when ``score >= threshold``."""
+    y, s = _pair(y_true, score, "score", finite=True)
+    _both_classes(y)
+    return roc_curve(y, s, drop_intermediate=False)
+
+
+def tpr_at_fpr(y_true: Any, score: Any, max_fpr: float = 0.01) -> float:
+    """Largest TPR of a threshold whose FPR is at most ``max_fpr`` (no interpolation)."""
+    if not 0 <= max_fpr <= 1:
+        raise ValueError(f"parameter 'max_fpr' has value {max_fpr!r}; allowed: a number in [0, 1]")
+    fpr, tpr, _ = roc(y_true, score)
+    return float(tpr[fpr <= max_fpr + 1e-12].max())
+
+
+def fpr_at_tpr(y_true: Any, score: Any, min_tpr: float = 0.95) -> float:
+    """Smallest FPR of a threshold whose TPR is at least ``min_tpr`` (no interpolation)."""
+    if not 0 <= min_tpr <= 1:
+        raise ValueError(f"parameter 'min_tpr' has value {min_tpr!r}; allowed: a number in [0, 1]")
+    fpr, tpr, _ = roc(y_true, score)
+    return float(fpr[tpr >= min_tpr - 1e-12].min())
+
+
+def mmps(y_true: Any, y_pred: Any, max_scores: Any) -> dict[str, float]:
+    """Mean maximum prediction score of the TP, FP, FN and TN groups (NaN if empty)."""
+    y, p = _pair(y_true, y_pred, "y_pred", finite=False)
+    _, m = _pair(y_true, max_scores, "max_scores", finite=True)
+    groups = {"tp": y & p, "fp": ~y & p, "fn": y & ~p, "tn": ~y & ~p}
+    return {f"mmps_{g}": float(m[mask].mean()) if mask.any() else float("nan") for g, mask in groups.items()}
+
+
+def earth_movers_distance(a: Any, b: Any) -> float:
+    """Wasserstein-1 distance between two 1-D samples (e.g. max scores of two sets)."""
+    x, y = _finite(np.ravel(a), "a"), _finite(np.ravel(b), "b")
+    if len(x) == 0 or len(y) == 0:
+        raise ValueError(f"parameters 'a' and 'b' have {len(x)} and {len(y)} values; allowed: at least one each")
+    return float(wasserstein_distance(x, y))
+
+
+# ------------------------------------------------------------------ attack reports
+METRIC_COLUMNS = (
+    "precision", "recall", "fpr", "accuracy", "auroc", "aupr", "fpr_at_95tpr",
+    "tpr_at_1fpr", "tpr_at_0.1fpr", "mmps_tp", "mmps_fp", "mmps_fn", "mmps_tn",
+    "tp", "fp", "fn", "tn", "n_predicted_members", "n_members", "n_nonmembers", "threshold",
+)
+
+
+def score_report(y_true: Any, y_pred: Any, score: Any, max_scores: Any) -> dict[str, float]:
+    """Every metric of :data:`METRIC_COLUMNS` (except the threshold) from arrays."""
+    y = _binary(y_true, "y_true")
+    out: dict[str, float] = {}
+    out.update(hard_metrics(y, y_pred))
+    out["auroc"] = auroc(y, score)
+    out["aupr"] = aupr(y, score)
+    out["fpr_at_95tpr"] = fpr_at_tpr(y, score, 0.95)
+    out["tpr_at_1fpr"] = tpr_at_fpr(y, score, 0.01)
+    out["tpr_at_0.1fpr"] = tpr_at_fpr(y, score, 0.001)
+    out.update(mmps(y, y_pred, max_scores))
+    out["n_members"], out["n_nonmembers"] = int(y.sum()), int((~y).sum())
+    return out
+
+
+def attack_report(attack: Any, member_scores: Any, nonmember_scores: Any, /, **labels: Any) -> dict[str, Any]:
+    """Metrics of a fitted attack on (target) members vs non-members, plus label columns.
+
+    ``labels`` (e.g. ``model="resnet18", variant="standard", source="svhn"``) are copied
+    into the result so that tables from several runs can be concatenated.
+    """
+    members = as_scores(member_scores, "member_scores")
+    nonmembers = as_scores(nonmember_scores, "nonmember_scores")
+    for name, s in (("member_scores", members), ("nonmember_scores", nonmembers)):
+        if len(s) == 0:
+            raise ValueError(f"parameter {name!r} is empty; allowed: at least one row")
+    score = np.r_[attack.membership_score(members), attack.membership_score(nonmembers)]
+    pred = np.r_[attack.predict(members), attack.predict(nonmembers)]
+    y = np.r_[np.ones(len(members), bool), np.zeros(len(nonmembers), bool)]
+    maxs = np.r_[max_score(members), max_score(nonmembers)]
+    out: dict[str, Any] = dict(labels)
+    out.setdefault("attack", getattr(attack, "name", type(attack).__name__))
+    out.update(score_report(y, pred, score, maxs))
+    out["threshold"] = getattr(attack, "threshold_", float("nan"))
+    return out
+
+
+def evaluate_attacks(
+    attacks: Mapping[str, Any], member_scores: Any, nonmember_scores: Any, /, **labels: Any
+) -> pd.DataFrame:
+    """One row per attack (column ``attack`` = its key), metric columns, label columns first."""
+    if not attacks:
+        raise ValueError("parameter 'attacks' is empty; allowed: a mapping name -> fitted attack")
+    rows = [attack_report(a, member_scores, nonmember_scores, **{**labels, "attack": name}) for name, a in attacks.items()]
+    front = [*labels, "attack"]
+    df = pd.DataFrame(rows)
+    return df[front + [c for c in df.columns if c not in front]]

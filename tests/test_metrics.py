@@ -1,0 +1,149 @@
+"""Metrics agree with scikit-learn and with brute force, ties included."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import (
+    average_precision_score,
+    confusion_matrix,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+
+from helpers.attacks import make_attacks
+from helpers.metrics import (
+    METRIC_COLUMNS,
+    attack_report,
+    aupr,
+    auroc,
+    earth_movers_distance,
+    evaluate_attacks,
+    false_positive_rate,
+    fpr_at_tpr,
+    hard_metrics,
+    mmps,
+    precision,
+    recall,
+    tpr_at_fpr,
+)
+from helpers.scores import scores_from_logits
+
+labelled = st.lists(
+    st.tuples(st.booleans(), st.booleans(), st.integers(0, 6)), min_size=2, max_size=60
+).filter(lambda rows: len({r[0] for r in rows}) == 2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(labelled)
+def test_agree_with_sklearn_on_tied_scores(rows):
+    y = np.array([r[0] for r in rows])
+    pred = np.array([r[1] for r in rows])
+    score = np.array([r[2] for r in rows], dtype=float) / 3.0  # few distinct values: many ties
+    assert precision(y, pred) == pytest.approx(precision_score(y, pred, zero_division=0))
+    assert recall(y, pred) == pytest.approx(recall_score(y, pred))
+    tn, fp, fn, tp = confusion_matrix(y, pred, labels=[False, True]).ravel()
+    assert false_positive_rate(y, pred) == pytest.approx(fp / (fp + tn))
+    assert auroc(y, score) == pytest.approx(roc_auc_score(y, score))
+    assert aupr(y, score) == pytest.approx(average_precision_score(y, score))
+
+
+def brute_operating_points(y, score):
+    """(TPR, FPR) of every rule 'member if score >= t', t over the scores and +inf."""
+    pts = []
+    for t in np.r_[np.unique(score), np.inf]:
+        pred = score >= t
+        pts.append((pred[y].mean(), pred[~y].mean()))
+    return np.array(pts)
+
+
+@settings(max_examples=60, deadline=None)
+@given(labelled, st.sampled_from([0.0, 0.001, 0.01, 0.1, 0.5]), st.sampled_from([0.5, 0.9, 0.95, 1.0]))
+def test_low_fpr_points_are_attainable_operating_points(rows, max_fpr, min_tpr):
+    y = np.array([r[0] for r in rows])
+    score = np.array([r[2] for r in rows], dtype=float)
+    pts = brute_operating_points(y, score)
+    assert tpr_at_fpr(y, score, max_fpr) == pytest.approx(pts[pts[:, 1] <= max_fpr, 0].max())
+    assert fpr_at_tpr(y, score, min_tpr) == pytest.approx(pts[pts[:, 0] >= min_tpr, 1].min())
+
+
+def test_precision_is_zero_when_nobody_is_called_a_member():
+    y = np.array([1, 0, 1, 0])
+    m = hard_metrics(y, np.zeros(4, bool))
+    assert m["precision"] == 0.0 and m["n_predicted_members"] == 0 and m["recall"] == 0.0 and m["fpr"] == 0.0
+
+
+def test_mmps_groups_and_empty_group():
+    y = np.array([1, 1, 0, 0, 0])
+    pred = np.array([1, 0, 1, 1, 1], bool)
+    maxs = np.array([0.9, 0.5, 0.8, 0.6, 1.0])
+    out = mmps(y, pred, maxs)
+    assert out["mmps_tp"] == 0.9 and out["mmps_fn"] == 0.5
+    assert out["mmps_fp"] == pytest.approx(0.8) and np.isnan(out["mmps_tn"])
+
+
+def test_earth_movers_distance_matches_scipy():
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(size=100), rng.beta(5, 1, size=70)
+    assert earth_movers_distance(a, b) == pytest.approx(scipy.stats.wasserstein_distance(a, b))
+    assert earth_movers_distance(a, a) == 0.0
+    with pytest.raises(ValueError, match="'a' and 'b'"):
+        earth_movers_distance([], b)
+
+
+def test_metric_input_errors():
+    with pytest.raises(ValueError, match="'y_pred' has 2 entries but 'y_true' has 3"):
+        precision([1, 0, 1], [1, 0])
+    with pytest.raises(ValueError, match="'score' contains NaN"):
+        auroc([1, 0], [np.nan, 0.1])
+    with pytest.raises(ValueError, match="only one class"):
+        auroc([1, 1], [0.3, 0.1])
+    with pytest.raises(ValueError, match="'y_true' has values"):
+        precision([2, 0], [1, 0])
+    with pytest.raises(ValueError, match="'max_fpr'"):
+        tpr_at_fpr([1, 0], [0.2, 0.1], max_fpr=2)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    rng = np.random.default_rng(1)
+    def logits(lo, hi, n):
+        z = rng.normal(size=(n, 10))
+        z[:, 0] += rng.uniform(lo, hi, n)
+        return scores_from_logits(z)
+    attacks = make_attacks(seed=0)
+    for a in attacks.values():
+        a.fit(logits(3, 30, 300), logits(0, 20, 300))
+    return attacks, logits(3, 30, 200), logits(0, 20, 250)
+
+
+def test_attack_report_matches_direct_metrics(fitted):
+    attacks, members, nonmembers = fitted
+    a = attacks["max_score"]
+    rep = attack_report(a, members, nonmembers, model="m", attack="renamed")
+    assert rep["attack"] == "renamed" and rep["model"] == "m"
+    y = np.r_[np.ones(200, bool), np.zeros(250, bool)]
+    score = np.r_[a.membership_score(members), a.membership_score(nonmembers)]
+    pred = np.r_[a.predict(members), a.predict(nonmembers)]
+    assert rep["auroc"] == pytest.approx(roc_auc_score(y, score))
+    assert rep["precision"] == pytest.approx(precision_score(y, pred, zero_division=0))
+    assert rep["n_members"] == 200 and rep["n_nonmembers"] == 250
+    assert rep["threshold"] == a.threshold_
+
+
+def test_evaluate_attacks_tidy_table(fitted):
+    attacks, members, nonmembers = fitted
+    df = evaluate_attacks(attacks, members, nonmembers, model="m", variant="standard", source="test")
+    assert list(df.columns[:4]) == ["model", "variant", "source", "attack"]
+    assert set(METRIC_COLUMNS) <= set(df.columns)
+    assert df["attack"].tolist() == list(attacks) and len(df) == 3
+    other = evaluate_attacks(attacks, members, members.subset(slice(0, 50)), model="m", variant="standard", source="self")
+    both = pd.concat([df, other], ignore_index=True)
+    assert both.shape == (6, df.shape[1])
+    with pytest.raises(ValueError, match="'attacks' is empty"):
+        evaluate_attacks({}, members, nonmembers)
