@@ -42,16 +42,18 @@ rules (argument ``rule``):
     ``entropy < threshold``. AUROC is computed from the raw, tied statistic.
 
 The top-3 attack needs no tie rule: its threshold is the fixed 0.5 on the MLP's output.
-It stops early on a seeded validation part of the shadow data (the authors stopped on the
-training loss), and is a small NumPy network (fast and independent of torch's global state;
-``to_torch()`` exports it).
+It is scikit-learn's ``MLPClassifier`` and stops early on a seeded validation part of the
+shadow data (the authors stopped on the training loss); ``to_torch()`` exports it.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
+import warnings
+
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_curve
 
 from .scores import Scores, as_scores, entropy, log_entropy, max_log_odds, top_k
@@ -258,72 +260,17 @@ class EntropyAttack(ThresholdAttack):
         return float(np.exp(-np.clip(self.threshold_, -700, 700)))
 
 
-class _MLP:
-    """A tiny one-hidden-layer ReLU network with Adam, in NumPy (float64).
-
-    For a 3 -> 64 -> 1 network and mini-batches of 16, NumPy is an order of magnitude
-    faster than torch's per-call overhead on a CPU, and it keeps the attack independent of
-    torch's global random state and thread settings.
-    """
-
-    def __init__(self, n_in: int, hidden: int, rng: np.random.Generator) -> None:
-        # the default initialisation of torch.nn.Linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-        b1, b2 = 1 / np.sqrt(n_in), 1 / np.sqrt(hidden)
-        self.params = [
-            rng.uniform(-b1, b1, (n_in, hidden)),
-            rng.uniform(-b1, b1, hidden),
-            rng.uniform(-b2, b2, hidden),
-            rng.uniform(-b2, b2, 1),
-        ]
-
-    def logits(self, x: np.ndarray) -> np.ndarray:
-        w1, c1, w2, c2 = self.params
-        return np.maximum(x @ w1 + c1, 0.0) @ w2 + c2[0]
-
-    @staticmethod
-    def bce(logits: np.ndarray, y: np.ndarray) -> float:
-        """Mean binary cross-entropy with logits (stable form)."""
-        return float(np.mean(np.maximum(logits, 0) - logits * y + np.log1p(np.exp(-np.abs(logits)))))
-
-    def grads(self, x: np.ndarray, y: np.ndarray) -> tuple[float, list[np.ndarray]]:
-        w1, c1, w2, c2 = self.params
-        pre = x @ w1 + c1
-        h = np.maximum(pre, 0.0)
-        out = h @ w2 + c2[0]
-        g = (0.5 * (1.0 + np.tanh(0.5 * out)) - y) / len(y)  # d mean-BCE / d logit
-        dh = np.outer(g, w2) * (pre > 0)
-        return self.bce(out, y), [x.T @ dh, dh.sum(0), h.T @ g, np.array([g.sum()])]
-
-
-class _Adam:
-    """Adam with torch's defaults (betas 0.9, 0.999; eps 1e-8; no weight decay)."""
-
-    def __init__(self, params: list[np.ndarray], lr: float) -> None:
-        self.params, self.lr, self.t = params, lr, 0
-        self.m = [np.zeros_like(p) for p in params]
-        self.v = [np.zeros_like(p) for p in params]
-
-    def step(self, grads: list[np.ndarray]) -> None:
-        self.t += 1
-        c1, c2 = 1 - 0.9**self.t, 1 - 0.999**self.t
-        for p, g, m, v in zip(self.params, grads, self.m, self.v):
-            m *= 0.9
-            m += 0.1 * g
-            v *= 0.999
-            v += 0.001 * g * g
-            p -= self.lr * (m / c1) / (np.sqrt(v / c2) + 1e-8)
-
-
 class Top3Attack(Attack):
     """Salem et al.'s attack: an MLP on the three largest scores (descending).
 
-    MLP 3 -> 64 -> ReLU -> 1 trained with BCE-with-logits, Adam (``lr``), shuffled
-    mini-batches of ``batch_size``; a seeded ``val_fraction`` of the shadow data is held out
-    and training stops when its loss has not improved by ``min_delta`` for ``patience``
-    epochs (at most ``max_epochs``); the weights with the best validation loss are kept.
-    Member if ``sigmoid >= 0.5``. Deterministic for a given ``seed`` (its own NumPy
-    generator; no global random state is touched). :meth:`to_torch` returns the fitted
-    network as a ``torch.nn.Sequential``.
+    The network is scikit-learn's :class:`~sklearn.neural_network.MLPClassifier`: one hidden
+    ReLU layer of ``hidden`` units (3 -> 64 -> 1 by default), log-loss (binary cross-entropy),
+    Adam with learning rate ``lr`` on shuffled mini-batches of ``batch_size``. A seeded
+    ``val_fraction`` of the shadow data is held out, and training stops when the validation
+    accuracy has not improved by ``min_delta`` for ``patience`` epochs (at most
+    ``max_epochs``; scikit-learn then keeps the best weights). Member if the predicted
+    probability is ``>= 0.5``. Deterministic for a given ``seed``. :meth:`to_torch` returns
+    the fitted network as a ``torch.nn.Sequential``.
     """
 
     name = "top3"
@@ -358,7 +305,7 @@ class Top3Attack(Attack):
         self.seed, self.k, self.hidden, self.lr = int(seed), k, hidden, float(lr)
         self.batch_size, self.max_epochs, self.patience = batch_size, max_epochs, patience
         self.val_fraction, self.min_delta = float(val_fraction), float(min_delta)
-        self.model_: _MLP | None = None
+        self.model_: Any = None
         self.history_: list[dict[str, float]] = []
 
     def _features(self, s: Scores) -> np.ndarray:
@@ -370,45 +317,31 @@ class Top3Attack(Attack):
         return top_k(s, self.k).astype(np.float32).astype(np.float64)
 
     def _fit(self, members: Scores, nonmembers: Scores) -> None:
+        from sklearn.neural_network import MLPClassifier
+
         x = np.vstack([self._features(members), self._features(nonmembers)])
-        y = np.r_[np.ones(len(members)), np.zeros(len(nonmembers))]
-        rng = np.random.default_rng(self.seed)
-        order = rng.permutation(len(x))
-        n_val = int(round(self.val_fraction * len(x)))
-        if len(x) - n_val < 2:
-            n_val = 0
-        val, train = order[:n_val], order[n_val:]
-        x_tr, y_tr = x[train], y[train]
-        x_va, y_va = (x[val], y[val]) if n_val else (x_tr, y_tr)
-        model = _MLP(self.k, self.hidden, rng)
-        opt = _Adam(model.params, self.lr)
-        best_loss, best_params, stale = np.inf, None, 0
-        self.history_ = []
-        for epoch in range(self.max_epochs):
-            perm = rng.permutation(len(x_tr))
-            total = 0.0
-            for start in range(0, len(perm), self.batch_size):
-                idx = perm[start : start + self.batch_size]
-                loss, grads = model.grads(x_tr[idx], y_tr[idx])
-                opt.step(grads)
-                total += loss * len(idx)
-            val_loss = model.bce(model.logits(x_va), y_va)
-            self.history_.append({"epoch": epoch, "train_loss": total / len(x_tr), "val_loss": val_loss})
-            if val_loss < best_loss - self.min_delta:
-                best_loss, stale = val_loss, 0
-                best_params = [p.copy() for p in model.params]
-            else:
-                stale += 1
-                if stale >= self.patience:
-                    break
-        if best_params is not None:
-            model.params[:] = best_params
+        y = np.r_[np.ones(len(members)), np.zeros(len(nonmembers))].astype(int)
+        use_validation = self.val_fraction > 0 and int(self.val_fraction * len(x)) >= 2
+        model = MLPClassifier(
+            hidden_layer_sizes=(self.hidden,), activation="relu", solver="adam",
+            learning_rate_init=self.lr, batch_size=min(self.batch_size, len(x)),
+            max_iter=self.max_epochs, early_stopping=use_validation,
+            validation_fraction=self.val_fraction if use_validation else 0.1,
+            n_iter_no_change=self.patience, tol=self.min_delta, random_state=self.seed,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(x, y)
         self.model_ = model
+        self.history_ = [
+            {"epoch": i, "train_loss": float(loss),
+             "val_accuracy": float(model.validation_scores_[i]) if use_validation else float("nan")}
+            for i, loss in enumerate(model.loss_curve_)
+        ]
         self.threshold_ = 0.5
 
     def _membership_score(self, s: Scores) -> np.ndarray:
-        z = self.model_.logits(self._features(s))
-        return 0.5 * (1.0 + np.tanh(0.5 * z))  # sigmoid, overflow-free
+        return self.model_.predict_proba(self._features(s))[:, 1]
 
     def to_torch(self) -> Any:
         """The fitted MLP as a ``torch.nn.Sequential`` (float32) taking the top-k scores."""
@@ -417,12 +350,12 @@ class Top3Attack(Attack):
 
         if self.model_ is None:
             raise NotFittedError("this Top3Attack is not fitted yet; call fit(shadow_member_scores, shadow_nonmember_scores) first")
-        w1, c1, w2, c2 = self.model_.params
+        (w1, w2), (c1, c2) = self.model_.coefs_, self.model_.intercepts_
         net = nn.Sequential(nn.Linear(self.k, self.hidden), nn.ReLU(), nn.Linear(self.hidden, 1))
         with torch.no_grad():
             net[0].weight.copy_(torch.from_numpy(w1.T))
             net[0].bias.copy_(torch.from_numpy(c1))
-            net[2].weight.copy_(torch.from_numpy(w2[None, :]))
+            net[2].weight.copy_(torch.from_numpy(w2.T))
             net[2].bias.copy_(torch.from_numpy(c2))
         return net.eval()
 
