@@ -20,10 +20,12 @@ env: $(STAMP)
 book: $(STAMP)
 	$(BIN)/python -m helpers book --profile $(PROFILE)
 
-## make test: the unit tests, then every chapter under `quick` and a strict HTML build
+## make test: the unit tests, then every chapter under `quick` and a strict HTML build,
+## then the built book in headless Chromium (the tests marked `browser`)
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not browser"
 	$(BIN)/python -m helpers book --profile quick
+	$(BIN)/python -m pytest -m browser
 
 execute: $(STAMP)
 	$(BIN)/python -m helpers run --profile $(PROFILE)

@@ -192,6 +192,12 @@ def stage_book(build_dir: Path = DEFAULT_BUILD_DIR) -> Path:
 def build_html(build_dir: Path = DEFAULT_BUILD_DIR, strict: bool = True) -> Path:
     """Render the executed chapters to HTML with Jupyter Book (execution off)."""
     staged = stage_book(build_dir)
+    from .assets import AssetError, fetch_all
+
+    try:  # the npm packages the build vendors (helpers.assets): fail here, clearly, if offline
+        fetch_all()
+    except AssetError as exc:
+        raise ChapterFailed(str(exc)) from None
     # Jupyter Book writes to PATH_OUTPUT/_build/html; choose it so that the default
     # build folder book/_build holds the HTML in book/_build/html.
     html_parent = build_dir.parent if build_dir.name == "_build" else build_dir
