@@ -1,0 +1,332 @@
+"""One training loop for every model, and the cached ``get_or_train``.
+
+The loop works on tensors that already sit on the training device: each epoch draws a
+permutation from a seeded :class:`torch.Generator` and slices mini-batches out of the
+tensors (no ``DataLoader``, no per-sample Python). Adam or SGD, cross-entropy with optional
+label smoothing, optional coupled L2 weight decay (``weight_decay`` of
+:class:`torch.optim.Adam`, as in the paper). On CUDA it uses mixed precision (bf16 autocast
+where supported, else fp16 with a gradient scaler); on the CPU it runs in float32 with
+deterministic algorithms, so the same config gives bit-identical weights (with the same
+number of CPU threads: a different ``torch.get_num_threads()`` changes the order of
+floating-point sums). Convolutional models train in the channels-last memory format,
+which is faster with oneDNN and cuDNN.
+
+A :class:`TrainConfig` holds everything that changes the weights; its :meth:`TrainConfig.key`
+names the cache entry (see :mod:`helpers.cache`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import pandas as pd
+import torch
+from torch import nn
+
+from .cache import ModelCache
+from .config import KNOWN_DEVICES, KNOWN_OPTIMIZERS, ConfigError
+from .models import MODEL_VERSION, build_model
+
+ROLES = ("target", "shadow")
+EpochCallback = Callable[[int, dict[str, float]], None]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a trained model's weights (and nothing else)."""
+
+    dataset: str
+    data_key: str
+    architecture: str
+    num_classes: int
+    in_channels: int
+    image_size: int
+    width: float = 1.0
+    activation: str = "relu"
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    epochs: int = 30
+    batch_size: int = 64
+    label_smoothing: float = 0.0
+    weight_decay: float = 0.0
+    seed: int = 0
+    role: str = "target"
+    variant: str = "standard"
+    split_key: str = ""
+    model_version: str = ""
+    pretrained: bool = False
+
+    def __post_init__(self) -> None:
+        if self.architecture not in MODEL_VERSION:
+            raise ConfigError(f"parameter 'architecture' has value {self.architecture!r}; allowed: one of {sorted(MODEL_VERSION)}")
+        if not self.model_version:
+            object.__setattr__(self, "model_version", MODEL_VERSION[self.architecture])
+        if self.optimizer not in KNOWN_OPTIMIZERS:
+            raise ConfigError(f"parameter 'optimizer' has value {self.optimizer!r}; allowed: one of {list(KNOWN_OPTIMIZERS)}")
+        if self.role not in ROLES:
+            raise ConfigError(f"parameter 'role' has value {self.role!r}; allowed: one of {list(ROLES)}")
+        checks = (
+            ("epochs", self.epochs, self.epochs >= 1, "an integer >= 1"),
+            ("batch_size", self.batch_size, self.batch_size >= 1, "an integer >= 1"),
+            ("lr", self.lr, self.lr > 0, "a number > 0"),
+            ("label_smoothing", self.label_smoothing, 0 <= self.label_smoothing < 1, "a number in [0, 1)"),
+            ("weight_decay", self.weight_decay, self.weight_decay >= 0, "a number >= 0"),
+        )
+        for name, value, ok, allowed in checks:
+            if not ok:
+                raise ConfigError(f"parameter {name!r} has value {value!r}; allowed: {allowed}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def key(self) -> str:
+        """Stable sha256 (hex) of every field."""
+        blob = json.dumps(self.to_dict(), sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass
+class TrainedModel:
+    """A model in eval mode plus how it came to be."""
+
+    model: nn.Module
+    history: list[dict[str, float]]
+    key: str
+    from_cache: bool
+    config: TrainConfig | None = None
+    seconds: float = 0.0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def history_frame(self) -> pd.DataFrame:
+        """Per-epoch loss and training accuracy as a table."""
+        if not self.history:
+            return pd.DataFrame(columns=["loss", "train_accuracy", "seconds"])
+        frame = pd.DataFrame(self.history).set_index("epoch")
+        first = [c for c in ("loss", "train_accuracy", "seconds") if c in frame.columns]
+        return frame[first + [c for c in frame.columns if c not in first]]
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` -> ``cuda`` when available, else ``cpu``; other names are checked."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device not in KNOWN_DEVICES:
+        raise ConfigError(f"parameter 'device' has value {device!r}; allowed: one of {list(KNOWN_DEVICES)}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("parameter 'device' has value 'cuda' but no CUDA device is available; allowed here: 'auto' or 'cpu'")
+    if device == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ConfigError("parameter 'device' has value 'mps' but MPS is not available; allowed here: 'auto' or 'cpu'")
+    return torch.device(device)
+
+
+@contextlib.contextmanager
+def _deterministic(enabled: bool) -> Iterator[None]:
+    """Turn on deterministic algorithms for the block and restore the previous setting."""
+    if not enabled:
+        yield
+        return
+    before = torch.are_deterministic_algorithms_enabled()
+    before_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before, warn_only=before_warn)
+
+
+def _batches(n: int, batch_size: int) -> list[tuple[int, int]]:
+    """Batch bounds covering ``0..n``; a last batch of a single sample joins the previous one
+    (batch norm cannot train on one sample)."""
+    bounds = [(s, min(s + batch_size, n)) for s in range(0, n, batch_size)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2] = (bounds[-2][0], n)
+        bounds.pop()
+    return bounds
+
+
+def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
+    """Adam (coupled L2 via ``weight_decay``) or SGD with momentum 0.9."""
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
+
+
+def _check_inputs(cfg: TrainConfig, x: torch.Tensor, y: torch.Tensor) -> None:
+    expected = (cfg.in_channels, cfg.image_size, cfg.image_size)
+    if x.ndim != 4 or tuple(x.shape[1:]) != expected:
+        raise ConfigError(f"training images have shape {tuple(x.shape)}; allowed: N x {' x '.join(map(str, expected))} (from the config)")
+    if y.ndim != 1 or y.shape[0] != x.shape[0] or x.shape[0] < 2:
+        raise ConfigError(f"labels have shape {tuple(y.shape)} for {x.shape[0]} images; allowed: one label per image, at least 2 images")
+    if int(y.min()) < 0 or int(y.max()) >= cfg.num_classes:
+        raise ConfigError(f"labels range over [{int(y.min())}, {int(y.max())}]; allowed: 0..{cfg.num_classes - 1}")
+
+
+def new_model(cfg: TrainConfig) -> nn.Module:
+    """The untrained model of ``cfg``, initialised from ``cfg.seed`` (global RNG untouched)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        return build_model(
+            cfg.architecture,
+            cfg.num_classes,
+            cfg.in_channels,
+            cfg.image_size,
+            cfg.width,
+            cfg.activation,
+            pretrained=cfg.pretrained if cfg.architecture == "resnet50" else None,
+        )
+
+
+def train_model(
+    cfg: TrainConfig,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    device: str | torch.device = "auto",
+    progress: bool = True,
+    callback: EpochCallback | None = None,
+    memory_format: torch.memory_format | None = None,
+) -> tuple[nn.Module, list[dict[str, float]]]:
+    """Train a fresh model of ``cfg`` on ``(x, y)``; return it in eval mode and its history.
+
+    ``callback(epoch, stats)`` runs after every epoch (stats: loss, train_accuracy,
+    seconds); raising inside it aborts training. ``memory_format`` defaults to
+    ``channels_last`` for convolutional models (faster with oneDNN / cuDNN, same results).
+    """
+    from tqdm import tqdm
+
+    _check_inputs(cfg, x, y)
+    dev = resolve_device(device)
+    on_cuda = dev.type == "cuda"
+    model = new_model(cfg)
+    if memory_format is None:
+        memory_format = torch.channels_last if cfg.architecture != "mlp" else torch.contiguous_format
+    model = model.to(dev, memory_format=memory_format)
+    x = x.to(dev, non_blocking=True).contiguous(memory_format=memory_format)
+    y = y.to(dev, non_blocking=True)
+    n = x.shape[0]
+    bounds = _batches(n, cfg.batch_size)
+    optimizer = make_optimizer(cfg, model.parameters())
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    amp_dtype = None
+    if on_cuda:
+        amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
+    shuffler = torch.Generator(device="cpu").manual_seed(cfg.seed + 1)
+    history: list[dict[str, float]] = []
+
+    rng_devices = [dev] if on_cuda else []
+    with torch.random.fork_rng(devices=rng_devices), _deterministic(not on_cuda):
+        torch.manual_seed(cfg.seed + 2)  # dropout / stochastic depth
+        model.train()
+        bar = tqdm(range(cfg.epochs), desc=f"{cfg.architecture} ({cfg.role}, {cfg.variant})", disable=not progress, leave=True)
+        for epoch in bar:
+            start = time.perf_counter()
+            order = torch.randperm(n, generator=shuffler).to(dev, non_blocking=True)
+            loss_sum = torch.zeros((), device=dev)
+            correct = torch.zeros((), device=dev, dtype=torch.long)
+            for lo, hi in bounds:
+                idx = order[lo:hi]
+                xb, yb = x[idx], y[idx]
+                with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                    logits = model(xb)
+                    loss = loss_fn(logits, yb)
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+                loss_sum += loss.detach().float() * (hi - lo)
+                correct += (logits.detach().argmax(1) == yb).sum()
+            stats = {
+                "epoch": epoch + 1,
+                "loss": float(loss_sum) / n,
+                "train_accuracy": float(correct) / n,
+                "seconds": time.perf_counter() - start,
+            }
+            if not math.isfinite(stats["loss"]):
+                raise FloatingPointError(
+                    f"training {cfg.architecture} diverged at epoch {epoch + 1} (loss {stats['loss']}); "
+                    f"lower the learning rate (now {cfg.lr})"
+                )
+            history.append(stats)
+            bar.set_postfix(loss=f"{stats['loss']:.3f}", acc=f"{stats['train_accuracy']:.3f}")
+            if callback is not None:
+                callback(epoch + 1, stats)
+    model = model.to(memory_format=torch.contiguous_format)
+    model.eval()
+    return model, history
+
+
+def get_or_train(
+    cfg: TrainConfig,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    cache_dir: str | None = None,
+    device: str | torch.device = "auto",
+    progress: bool = True,
+    callback: EpochCallback | None = None,
+) -> TrainedModel:
+    """The cached model of ``cfg`` when a verified entry exists, else train and cache it.
+
+    The cache (:class:`helpers.cache.ModelCache` under ``cache_dir``) is written only after
+    training finished, so an interrupted run leaves no entry. The returned model is in eval
+    mode on ``device``.
+    """
+    dev = resolve_device(device)
+    cache = ModelCache(cache_dir)
+    key = cfg.key()
+    entry = cache.load(key, cfg.to_dict())
+    if entry is not None:
+        model = new_model(cfg)
+        try:
+            model.load_state_dict(entry.state_dict)
+        except RuntimeError as err:
+            import warnings
+
+            from .cache import CacheWarning
+
+            warnings.warn(f"cache entry {entry.weights_path} does not fit the model ({err}); retraining", CacheWarning, stacklevel=2)
+            cache.remove(key)
+        else:
+            model.to(dev).eval()
+            return TrainedModel(
+                model=model,
+                history=list(entry.meta.get("history", [])),
+                key=key,
+                from_cache=True,
+                config=cfg,
+                seconds=float(entry.meta.get("seconds", 0.0)),
+                meta=entry.meta,
+            )
+    start = time.perf_counter()
+    model, history = train_model(cfg, x, y, device=dev, progress=progress, callback=callback)
+    seconds = time.perf_counter() - start
+    meta = {"history": history, "seconds": seconds, "device": str(dev), "n_train": int(x.shape[0])}
+    cache.save(key, cfg.to_dict(), model.state_dict(), meta)
+    return TrainedModel(model=model, history=history, key=key, from_cache=False, config=cfg, seconds=seconds, meta=meta)
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, x: torch.Tensor, *, batch_size: int = 1024, device: str | torch.device | None = None) -> torch.Tensor:
+    """Logits of ``model`` (put in eval mode) on ``x``, batched; returned on the CPU."""
+    dev = next(model.parameters()).device if device is None else resolve_device(device)
+    model.eval()
+    outs = []
+    for start in range(0, x.shape[0], batch_size):
+        outs.append(model(x[start : start + batch_size].to(dev)).float().cpu())
+    return torch.cat(outs) if outs else torch.empty(0)
+
+
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 1024) -> float:
+    """Top-1 accuracy of ``model`` on ``(x, y)``."""
+    logits = predict_logits(model, x, batch_size=batch_size)
+    return float((logits.argmax(1) == y.cpu()).float().mean())
