@@ -1,0 +1,184 @@
+"""Attack evaluation on top of an :class:`~helpers.experiment.Experiment`.
+
+One object answers every question the chapters ask about attacks:
+
+>>> ev = AttackEvaluation(Experiment("quick"))
+>>> ev.scores("salem_cnn", "target", "standard", "target_members")   # computed once
+>>> attacks = ev.fitted_attacks("salem_cnn", "standard")              # fitted on the shadow
+>>> ev.evaluate("salem_cnn", "standard")                              # tidy table (test non-members)
+>>> ev.evaluate("salem_cnn", "standard", source="scaled", nonmember_x=x_scaled)
+
+Variants (each applied identically to target and shadow, as the attacker knows the recipe):
+
+* ``standard``, ``label_smoothing``, ``l2``: training variants (:mod:`helpers.experiment`);
+* ``temperature``: the standard model's logits divided by ``profile.temperature``;
+* ``laplace``: a last-layer KFAC Laplace approximation around the standard model, its
+  Hessian fitted on that model's own training split and its prior precision chosen on the
+  held-out calibration split (lowest negative log-likelihood), so no evaluation
+  non-member is ever seen while fitting it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .attacks import Attack, make_attacks
+from .calibration import LaplacePredictor, expected_calibration_error, laplace_last_layer, overconfidence_error
+from .config import ConfigError
+from .experiment import VARIANTS as TRAINING_VARIANTS
+from .experiment import Experiment
+from .metrics import evaluate_attacks
+from .scores import Scores, compute_scores, scores_from_probs
+
+POST_HOC_VARIANTS = ("temperature", "laplace")
+ALL_VARIANTS = ("standard", "label_smoothing", "laplace", "temperature", "l2")
+ATTACK_NAMES = ("entropy", "max_score", "top3")
+VARIANT_LABELS = {"standard": "Standard", "label_smoothing": "LS", "laplace": "LA",
+                  "temperature": "Temp", "l2": "L2"}
+ATTACK_LABELS = {"entropy": "Entropy", "max_score": "Max. Score", "top3": "Top-3 Scores"}
+
+
+class AttackEvaluation:
+    """Scores, fitted attacks and metric tables for one experiment, each computed once."""
+
+    def __init__(self, experiment: Experiment, attacks: Sequence[str] = ATTACK_NAMES, rule: str = "ranked"):
+        self.exp = experiment
+        self.attack_names = tuple(attacks)
+        self.rule = rule
+        self._scores: dict[tuple, Scores] = {}
+        self._attacks: dict[tuple, dict[str, Attack]] = {}
+        self._laplace: dict[tuple, LaplacePredictor] = {}
+
+    # ----------------------------------------------------------------- predictors
+    def _check_variant(self, variant: str) -> None:
+        if variant not in ALL_VARIANTS:
+            raise ConfigError(f"parameter 'variant' has value {variant!r}; allowed: one of {list(ALL_VARIANTS)}")
+
+    def base_model(self, architecture: str, role: str, variant: str) -> torch.nn.Module:
+        """The trained network behind a variant (post-hoc variants reuse the standard one)."""
+        self._check_variant(variant)
+        training_variant = variant if variant in TRAINING_VARIANTS else "standard"
+        return self.exp.model(architecture, role, training_variant).model
+
+    def laplace(self, architecture: str, role: str) -> LaplacePredictor:
+        """Last-layer Laplace around the standard model, fitted on its own training split."""
+        key = (architecture, role)
+        if key not in self._laplace:
+            model = self.base_model(architecture, role, "standard")
+            split = f"{role}_train"
+            x_fit, y_fit = self.exp.input_set(split)
+            x_eval_non, _ = self.exp.input_set(f"{role}_nonmembers")
+            x_cal, y_cal = self.exp.input_set("calibration")
+            dev = self.exp.device
+            self._laplace[key] = laplace_last_layer(
+                model, x_fit.to(dev), y_fit.to(dev), method="gridsearch",
+                prior_fit_x=x_cal.to(dev), prior_fit_y=y_cal.to(dev),
+                seed=self.exp.profile.seed, fit_key=split, prior_key="calibration",
+                forbidden={f"{role}_nonmembers": x_eval_non.to(dev)},
+            )
+        return self._laplace[key]
+
+    def predict_scores(self, architecture: str, role: str, variant: str, x: torch.Tensor) -> Scores:
+        """Scores of arbitrary inputs ``x`` under one model variant (not cached)."""
+        self._check_variant(variant)
+        device = self.exp.device
+        if variant == "laplace":
+            probs = self.laplace(architecture, role).predict_proba(x.to(device))
+            return scores_from_probs(probs)
+        temperature = self.exp.profile.temperature if variant == "temperature" else 1.0
+        model = self.base_model(architecture, role, variant)
+        return compute_scores(model, x, temperature=temperature, device=device)
+
+    def scores(self, architecture: str, role: str, variant: str, set_name: str,
+               x: torch.Tensor | None = None) -> Scores:
+        """Scores of a named input set, computed once per (model, variant, set).
+
+        ``set_name`` is a split of the experiment (``target_members`` ...) or, with ``x``
+        given, any name for those inputs (e.g. a non-member source).
+        """
+        key = (architecture, role, variant, set_name)
+        if key not in self._scores:
+            if x is None:
+                x, y = self.exp.input_set(set_name)
+                s = self.predict_scores(architecture, role, variant, x)
+                s = Scores(probs=s.probs, log_probs=s.log_probs, logits=s.logits, labels=y.numpy())
+            else:
+                s = self.predict_scores(architecture, role, variant, x)
+            self._scores[key] = s
+        return self._scores[key]
+
+    # ------------------------------------------------------------------- attacks
+    def fitted_attacks(self, architecture: str, variant: str) -> dict[str, Attack]:
+        """The attacks fitted on the shadow model's members vs non-members (same variant)."""
+        key = (architecture, variant)
+        if key not in self._attacks:
+            members = self.scores(architecture, "shadow", variant, "shadow_members")
+            nonmembers = self.scores(architecture, "shadow", variant, "shadow_nonmembers")
+            attacks = make_attacks(self.attack_names, seed=self.exp.profile.seed, rule=self.rule)
+            self._attacks[key] = {n: a.fit(members, nonmembers) for n, a in attacks.items()}
+        return self._attacks[key]
+
+    def evaluate(self, architecture: str, variant: str = "standard", source: str = "test",
+                 nonmember_x: torch.Tensor | None = None) -> pd.DataFrame:
+        """Tidy metrics of every attack on the target: members vs one non-member source.
+
+        ``source='test'`` uses the target's own held-out non-members; any other source needs
+        ``nonmember_x`` (inputs already in the target's preprocessing).
+        """
+        if source != "test" and nonmember_x is None:
+            raise ConfigError(f"parameter 'nonmember_x' is missing for source {source!r}; "
+                              "allowed: tensors of that source (only 'test' is built in)")
+        members = self.scores(architecture, "target", variant, "target_members")
+        if source == "test":
+            nonmembers = self.scores(architecture, "target", variant, "target_nonmembers")
+        else:
+            nonmembers = self.scores(architecture, "target", variant, f"source:{source}", nonmember_x)
+        return evaluate_attacks(self.fitted_attacks(architecture, variant), members, nonmembers,
+                                architecture=architecture, variant=variant, source=source)
+
+    # -------------------------------------------------------------- model tables
+    def model_metrics(self, architecture: str, variant: str = "standard") -> dict[str, float]:
+        """Train/test accuracy of the target and its ECE / OE on the target's test non-members."""
+        out: dict[str, float] = {}
+        for split, label in (("target_members", "train"), ("target_nonmembers", "test")):
+            s = self.scores(architecture, "target", variant, split)
+            out[f"{label}_accuracy"] = float((s.probs.argmax(1) == s.labels).mean())
+        s = self.scores(architecture, "target", variant, "target_nonmembers")
+        out["ece"] = expected_calibration_error(s.probs, s.labels)
+        out["oe"] = overconfidence_error(s.probs, s.labels)
+        return out
+
+    def table(self, architectures: Sequence[str], variant: str = "standard",
+              metrics: Sequence[str] = ("precision", "recall", "fpr", "auroc"),
+              with_calibration: bool = False) -> pd.DataFrame:
+        """A paper-style table (rows: metrics, columns: architectures) on test non-members."""
+        columns = {}
+        for arch in architectures:
+            m = self.model_metrics(arch, variant)
+            col = {"Train Accuracy": m["train_accuracy"], "Test Accuracy": m["test_accuracy"]}
+            if with_calibration:
+                col.update({"ECE": m["ece"], "OE": m["oe"]})
+            rep = self.evaluate(arch, variant).set_index("attack")
+            for attack in self.attack_names:
+                for metric in metrics:
+                    col[f"{ATTACK_LABELS[attack]} {_short(metric)}"] = rep.loc[attack, metric]
+            columns[arch] = col
+        return pd.DataFrame(columns)
+
+
+def _short(metric: str) -> str:
+    return {"precision": "Pre", "recall": "Rec", "fpr": "FPR", "auroc": "AUROC"}.get(metric, metric)
+
+
+def styled_percent(table: pd.DataFrame, digits: int = 2) -> Any:
+    """A pandas Styler that prints fractions as percentages (for notebook display)."""
+    return table.style.format(lambda v: f"{100 * v:.{digits}f} %" if isinstance(v, (float, np.floating)) and np.isfinite(v) else v)
+
+
+def predictor_fn(ev: AttackEvaluation, architecture: str, variant: str) -> Callable[[torch.Tensor], Scores]:
+    """A callable ``x -> Scores`` of the target model under ``variant`` (for gallery code)."""
+    return lambda x: ev.predict_scores(architecture, "target", variant, x)

@@ -1,0 +1,59 @@
+"""Attack evaluation on a tiny experiment: shadow-fitted thresholds, variants, Laplace data."""
+
+import numpy as np
+import pytest
+
+from helpers.config import ConfigError
+from helpers.evaluation import ALL_VARIANTS, AttackEvaluation
+from helpers.experiment import Experiment
+
+
+@pytest.fixture(scope="module")
+def ev(tmp_path_factory):
+    exp = Experiment("quick", progress=False, architectures=["salem_cnn"], epochs=3,
+                     cache_dir=str(tmp_path_factory.mktemp("cache")))
+    return AttackEvaluation(exp)
+
+
+def test_target_decisions_use_the_shadow_threshold(ev):
+    attack = ev.fitted_attacks("salem_cnn", "standard")["max_score"]
+    members = ev.scores("salem_cnn", "target", "standard", "target_members")
+    manual = attack.membership_score(members) >= attack.threshold_
+    assert np.array_equal(attack.predict(members), manual)
+    shadow = ev.scores("salem_cnn", "shadow", "standard", "shadow_members")
+    assert attack.shadow_tpr_ == pytest.approx(attack.predict(shadow).mean())
+
+
+def test_scores_are_computed_once(ev):
+    a = ev.scores("salem_cnn", "target", "standard", "target_members")
+    b = ev.scores("salem_cnn", "target", "standard", "target_members")
+    assert a is b
+
+
+def test_every_variant_gives_a_full_table(ev):
+    for variant in ALL_VARIANTS:
+        table = ev.table(["salem_cnn"], variant=variant, with_calibration=True)
+        assert table.notna().all().all(), variant
+        assert {"ECE", "OE", "Max. Score AUROC"} <= set(table.index)
+
+
+def test_temperature_lowers_confidence(ev):
+    plain = ev.scores("salem_cnn", "target", "standard", "target_nonmembers").probs.max(1)
+    cooled = ev.scores("salem_cnn", "target", "temperature", "target_nonmembers").probs.max(1)
+    assert cooled.mean() < plain.mean()
+
+
+def test_laplace_never_sees_evaluation_nonmembers(ev):
+    fitted = ev.laplace("salem_cnn", "target").fitted_on
+    assert fitted["hessian"]["key"] == "target_train"
+    assert fitted["prior"]["key"] == "calibration"
+    assert "target_nonmembers" in fitted["forbidden_checked"]
+    splits = ev.exp.splits
+    assert not set(splits["calibration"]) & set(splits["target_nonmembers"])
+
+
+def test_bad_variant_and_missing_source_are_named(ev):
+    with pytest.raises(ConfigError, match="'variant' has value 'dropout'"):
+        ev.scores("salem_cnn", "target", "dropout", "target_members")
+    with pytest.raises(ConfigError, match="'nonmember_x' is missing"):
+        ev.evaluate("salem_cnn", "standard", source="svhn")
