@@ -515,13 +515,7 @@ def load_dataset(profile: Profile) -> ImageDataset:
     """The target data of a profile: ``profile.dataset`` preprocessed, with
     ``profile.classes`` kept (all when null) and ``profile.heldout_classes`` removed (they
     are reserved as non-members of unseen classes; see :func:`load_heldout`)."""
-    ds = load_source(
-        profile.dataset,
-        data_root=profile.data_root,
-        download=profile.download,
-        image_size=profile.image_size,
-        cache_dir=profile.cache_dir,
-    )
+    ds = _load_profile_source(profile)
     if profile.classes is not None:
         overlap = set(profile.classes) & set(profile.heldout_classes)
         if overlap:
@@ -542,11 +536,15 @@ def load_heldout(profile: Profile) -> ImageDataset | None:
     preprocessed like the target; ``None`` when no classes are held out."""
     if not profile.heldout_classes:
         return None
-    ds = load_source(
+    return select_classes(_load_profile_source(profile), profile.heldout_classes, "heldout_classes")
+
+
+def _load_profile_source(profile: Profile) -> ImageDataset:
+    """``profile.dataset`` with the profile's data location, download flag and size."""
+    return load_source(
         profile.dataset,
         data_root=profile.data_root,
         download=profile.download,
         image_size=profile.image_size,
         cache_dir=profile.cache_dir,
     )
-    return select_classes(ds, profile.heldout_classes, "heldout_classes")

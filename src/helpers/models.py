@@ -57,7 +57,23 @@ def _scaled(channels: int, width: float) -> int:
     return max(1, int(round(channels * width)))
 
 
-class SalemCNN(nn.Module):
+class FeatureClassifier(nn.Module):
+    """Base of every model here: ``logits = classifier(forward_features(x))``.
+
+    Subclasses set ``self.classifier`` (the final ``nn.Linear``) and implement
+    :meth:`forward_features` (penultimate-layer features, shape N x D).
+    """
+
+    classifier: nn.Linear
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.forward_features(x))
+
+
+class SalemCNN(FeatureClassifier):
     """The paper's CNN: two 5x5 conv blocks (conv, activation, 2x2 max-pool) and two
     linear layers. On ``3 x 32 x 32`` with width 1 it is exactly
     Conv(3->32,5,pad 2), act, MaxPool 2, Conv(32->32,5,pad 2), act, MaxPool 2,
@@ -85,9 +101,6 @@ class SalemCNN(nn.Module):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.forward_features(x))
-
 
 class _BasicBlock(nn.Module):
     """ResNet basic block: two 3x3 convs with batch norm and an identity/projection skip."""
@@ -109,7 +122,7 @@ class _BasicBlock(nn.Module):
         return self.act2(out + self.shortcut(x))
 
 
-class ResNet18Cifar(nn.Module):
+class ResNet18Cifar(FeatureClassifier):
     """ResNet-18 for small images: a 3x3 stride-1 stem and no max-pool, then four stages of
     two basic blocks (64, 128, 256, 512 channels times ``width``; strides 1, 2, 2, 2),
     global average pooling and a linear classifier."""
@@ -133,11 +146,8 @@ class ResNet18Cifar(nn.Module):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return torch.flatten(self.pool(self.layers(self.stem(x))), 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.forward_features(x))
 
-
-class EfficientNetB0Cifar(nn.Module):
+class EfficientNetB0Cifar(FeatureClassifier):
     """torchvision's EfficientNet-B0 blocks (MBConv, squeeze-excitation 0.25, SiLU,
     stochastic depth 0.2) with a 3x3 stride-1 stem for small images, dropout 0.2 before
     the classifier (active only in training mode)."""
@@ -175,7 +185,7 @@ class EfficientNetB0Cifar(nn.Module):
         return self.classifier(self.dropout(self.forward_features(x)))
 
 
-class ResNet50Transfer(nn.Module):
+class ResNet50Transfer(FeatureClassifier):
     """torchvision ResNet-50 (ImageNet weights when ``pretrained``) with a new linear head."""
 
     def __init__(self, num_classes: int, in_channels: int, pretrained: bool) -> None:
@@ -208,11 +218,8 @@ class ResNet50Transfer(nn.Module):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.backbone(x)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.forward_features(x))
 
-
-class MLP(nn.Module):
+class MLP(FeatureClassifier):
     """Flatten, two hidden layers of ``256 x width`` units, linear classifier (for toys/tests)."""
 
     def __init__(self, num_classes: int, in_channels: int, image_size: int, width: float = 1.0, activation: str = "relu") -> None:
@@ -229,9 +236,6 @@ class MLP(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.forward_features(x))
 
 
 def build_model(
