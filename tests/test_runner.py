@@ -51,3 +51,14 @@ def test_failing_chapter_reports_cell_and_keeps_partial_output(tmp_path):
     assert (out / "09_broken.failed.ipynb").exists()
     assert not (out / "09_broken.ipynb").exists()
     assert source.read_text().endswith('raise ValueError("boom here")\n')
+
+
+def test_chapter_parameters_pass_only_where_declared(tmp_path):
+    from helpers.runner import split_parameters
+
+    chapter = tmp_path / "05_x.py"
+    chapter.write_text('# %% tags=["parameters"]\nprofile = "quick"\noverrides = {}\nrule = "ranked"\n')
+    overrides, only = split_parameters("quick", {"epochs": 3, "rule": "paper"}, [chapter])
+    assert overrides == {"epochs": 3} and only == {"rule": "paper"}
+    with pytest.raises(ConfigError, match="'nosuch' has value 1; allowed: a profile parameter"):
+        split_parameters("quick", {"nosuch": 1}, [chapter])

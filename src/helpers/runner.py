@@ -61,11 +61,58 @@ def select_chapters(selection: Sequence[str] | None, chapter_dir: Path = CHAPTER
     return chosen
 
 
-def check_parameters(profile: str, parameters: Mapping[str, Any]) -> None:
-    """Fail fast (before any kernel starts) on a bad profile or parameter."""
+def chapter_parameter_names(source: Path) -> set[str]:
+    """Names assigned in a chapter's cell tagged ``parameters``."""
+    import ast
+
+    import jupytext
+
+    for cell in jupytext.read(source).cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            tree = ast.parse(cell.source)
+            return {t.id for node in tree.body if isinstance(node, ast.Assign)
+                    for t in node.targets if isinstance(t, ast.Name)}
+    return set()
+
+
+def split_parameters(
+    profile: str, parameters: Mapping[str, Any], chapters: Sequence[Path]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validate runner parameters; return (profile overrides, chapter-only parameters).
+
+    A name is either a profile parameter (validated with :func:`load_profile` and handed to
+    every chapter in its ``overrides`` dict) or a parameter declared in the ``parameters``
+    cell of at least one selected chapter (handed to the chapters that declare it). Anything
+    else fails before a kernel starts.
+    """
+    from dataclasses import fields
+
+    from .config import Profile
+
+    profile_fields = {f.name for f in fields(Profile)}
+    declared = {c.stem: chapter_parameter_names(c) for c in chapters}
+    any_declared = set().union(*declared.values()) if declared else set()
     overrides = dict(parameters.get("overrides") or {})
-    direct = {k: v for k, v in parameters.items() if k != "overrides"}
-    load_profile(profile, overrides, **direct)
+    chapter_only: dict[str, Any] = {}
+    for name, value in parameters.items():
+        if name == "overrides":
+            continue
+        if name in profile_fields:
+            overrides[name] = value
+        elif name in any_declared:
+            chapter_only[name] = value
+        else:
+            allowed = sorted((profile_fields | any_declared) - {"name", "profile", "overrides"})
+            raise ConfigError(f"parameter {name!r} has value {value!r}; allowed: a profile parameter "
+                              f"or a parameter of the selected chapters: {allowed}")
+    load_profile(profile, overrides)
+    return overrides, chapter_only
+
+
+def check_parameters(profile: str, parameters: Mapping[str, Any],
+                     chapters: Sequence[Path] | None = None) -> None:
+    """Fail fast (before any kernel starts) on a bad profile or parameter."""
+    split_parameters(profile, parameters, chapter_sources() if chapters is None else chapters)
 
 
 def _notebook_for(source: Path) -> "Any":
@@ -100,7 +147,15 @@ def execute_chapter(
     import nbformat
     import papermill as pm
 
-    params = {"profile": profile, **dict(parameters or {})}
+    declared = chapter_parameter_names(source)
+    overrides, chapter_only = split_parameters(profile, parameters or {}, [source])
+    params: dict[str, Any] = {"profile": profile}
+    if overrides:
+        if "overrides" not in declared:
+            raise ConfigError(f"chapter {source.stem} takes no 'overrides' parameter, so "
+                              f"{sorted(overrides)} cannot be applied to it")
+        params["overrides"] = overrides
+    params.update({k: v for k, v in chapter_only.items() if k in declared})
     output_dir.mkdir(parents=True, exist_ok=True)
     target = output_dir / f"{source.stem}.ipynb"
     start = time.perf_counter()
@@ -145,13 +200,16 @@ def execute_chapters(
     echo=print,
 ) -> list[ChapterResult]:
     """Execute chapters in order, stopping at the first failure; write timings.json."""
-    check_parameters(profile, parameters or {})
+    chapters = list(chapters)
+    overrides, chapter_only = split_parameters(profile, parameters or {}, chapters)
     out_dir = build_dir / "executed"
     results: list[ChapterResult] = []
     timings_path = build_dir / "timings.json"
     for source in chapters:
         echo(f"[{profile}] {source.stem} ...", end="", flush=True)
-        result = execute_chapter(source, out_dir, profile, parameters)
+        mine = chapter_parameter_names(source)
+        result = execute_chapter(source, out_dir, profile,
+                                 {**overrides, **{k: v for k, v in chapter_only.items() if k in mine}})
         echo(f" done in {result.seconds:.1f} s")
         results.append(result)
         _write_timings(timings_path, profile, results)
