@@ -76,3 +76,12 @@ def test_prose_has_no_hand_typed_results(source):
         prose = re.sub(r"\$\$.*?\$\$|\$[^$]*\$|`[^`]*`", "", cell.source, flags=re.S)
         hits = re.findall(r"\b\d+(?:\.\d+)?\s?%", prose)
         assert not hits, f"hand-typed percentage(s) {hits} in {source.name}: glue them"
+
+
+@pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_takes_profile_overrides(source):
+    """The runner hands every profile parameter to a chapter in its ``overrides`` dict."""
+    from helpers.runner import chapter_parameter_names
+
+    assert {"profile", "overrides"} <= chapter_parameter_names(source)
+    assert re.search(r"load_profile\(profile, overrides", source.read_text())
