@@ -250,14 +250,22 @@ def plot_tradeoff(ax, table, x: str = "ece", y: str = "auroc", label: str = "var
         for _, row in part.iterrows():
             if len(base) and row[label] != "standard":
                 ax.plot([base[x].iloc[0], row[x]], [base[y].iloc[0], row[y]], color="grey", lw=0.6, zorder=1)
-            ax.scatter(row[x], row[y], marker=marker, s=70, zorder=2, color=colours[row[label]],
-                       edgecolors="black", linewidths=0.6)
+            is_base = row[label] == "standard"  # drawn larger and underneath, so a variant on top leaves a ring
+            ax.scatter(row[x], row[y], marker=marker, s=150 if is_base else 60, zorder=2 if is_base else 3,
+                       color=colours[row[label]], edgecolors="black", linewidths=0.6)
         handles.append(Line2D([], [], ls="", marker=marker, color="white", markeredgecolor="black", label=str(g)))
     for value in table[label].unique():
         handles.append(Line2D([], [], ls="", marker="o", color=colours[value], markeredgecolor="black",
                               label=labels.get(value, value)))
     if log_x:
+        from matplotlib.ticker import FixedLocator, NullFormatter, PercentFormatter
+
         ax.set_xscale("log")
+        lo, hi = float(table[x].min()), float(table[x].max())
+        nice = [t for t in (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0) if lo / 1.5 <= t <= hi * 1.5]
+        ax.xaxis.set_major_locator(FixedLocator(nice))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(handles=handles, frameon=False, fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
