@@ -182,3 +182,27 @@ def styled_percent(table: pd.DataFrame, digits: int = 2) -> Any:
 def predictor_fn(ev: AttackEvaluation, architecture: str, variant: str) -> Callable[[torch.Tensor], Scores]:
     """A callable ``x -> Scores`` of the target model under ``variant`` (for gallery code)."""
     return lambda x: ev.predict_scores(architecture, "target", variant, x)
+
+
+def variant_table(ev: AttackEvaluation, architectures: Sequence[str], variants: Sequence[str]) -> pd.DataFrame:
+    """The paper's Table 2 layout: rows are metrics, columns ``(architecture, variant label)``."""
+    columns = {}
+    for arch in architectures:
+        for variant in variants:
+            columns[(arch, VARIANT_LABELS[variant])] = ev.table([arch], variant, with_calibration=True)[arch]
+    return pd.DataFrame(columns)
+
+
+def with_arrows(table: pd.DataFrame, base: str = "Standard", min_change: float = 0.01) -> pd.DataFrame:
+    """Percent strings, with an arrow where a variant differs from ``base`` by at least ``min_change``.
+
+    ``table`` has ``(architecture, variant label)`` columns, as :func:`variant_table` returns.
+    """
+    out = table.map(lambda v: f"{100 * v:.1f} %")
+    for arch, variant in table.columns:
+        if variant == base:
+            continue
+        delta = table[(arch, variant)] - table[(arch, base)]
+        arrows = np.where(delta >= min_change, "↑ ", np.where(delta <= -min_change, "↓ ", ""))
+        out[(arch, variant)] = [a + s for a, s in zip(arrows, out[(arch, variant)])]
+    return out

@@ -54,3 +54,24 @@ def paper_table1(dataset: str = "cifar10") -> pd.DataFrame:
     ]
     table = pd.DataFrame(rows)
     return table.reindex([r for r in order if r in table.index])
+
+
+VARIANT_LABELS = {"standard": "Standard", "label_smoothing": "LS", "laplace": "LA",
+                  "temperature": "Temp", "l2": "L2"}
+
+
+def paper_table2(variants=tuple(VARIANT_LABELS)) -> pd.DataFrame:
+    """The paper's Table 2 (ResNet-50 on Stanford Dogs): columns ``("resnet50 (paper)", label)``."""
+    models = paper_model_results().query("architecture == 'resnet50' and dataset == 'stanford_dogs'")
+    attacks = paper_attack_results().query("architecture == 'resnet50' and dataset == 'stanford_dogs' "
+                                           "and source_key == 'test'")
+    names = {"train_accuracy_target": "Train Accuracy", "test_accuracy_target": "Test Accuracy",
+             "ece_target": "ECE", "oe_target": "OE"}
+    short = {"Precision": "Pre", "Recall": "Rec", "FPR": "FPR", "AUROC": "AUROC"}
+    columns = {}
+    for variant in variants:
+        col = {names[r.metric]: r.value for r in models[models.variant == variant].itertuples() if r.metric in names}
+        for r in attacks[(attacks.variant == variant) & attacks.metric.isin(list(short))].itertuples():
+            col[f"{ATTACK_LABELS[r.attack]} {short[r.metric]}"] = r.value
+        columns[("resnet50 (paper)", VARIANT_LABELS[variant])] = col
+    return pd.DataFrame(columns)
