@@ -136,3 +136,21 @@ def test_batches_never_leave_a_single_sample():
     assert _batches(10, 4) == [(0, 4), (4, 8), (8, 10)]
     assert _batches(9, 4) == [(0, 4), (4, 9)]
     assert _batches(1, 4) == [(0, 1)]
+
+
+def test_weights_do_not_depend_on_the_callers_thread_count():
+    """Training fixes the config's CPU thread count, so the process setting cannot leak in."""
+    x, y = _data()
+    cfg = _cfg(architecture="resnet18", width=0.125, epochs=1, cpu_threads=2)
+    before = torch.get_num_threads()
+    weights = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            model, _ = train_model(cfg, x, y, device="cpu", progress=False)
+            weights.append(model.state_dict())
+            assert torch.get_num_threads() == threads  # restored after training
+    finally:
+        torch.set_num_threads(before)
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    assert _cfg(cpu_threads=1).key() != _cfg(cpu_threads=2).key()

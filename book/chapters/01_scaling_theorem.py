@@ -58,7 +58,7 @@ from helpers.config import load_profile
 from helpers.notebook import fmt_pct, glue, setup
 
 cfg = load_profile(profile, overrides, seed=seed)
-setup(cfg.seed)
+setup(cfg.seed, cfg.cpu_threads)
 print(f"profile {cfg.name!r}, seed {cfg.seed}")
 
 # %% [markdown]

@@ -60,7 +60,7 @@ from helpers.notebook import fmt_pct, glue, setup
 from helpers.reference import CITATION, paper_model_results
 
 cfg = load_profile(profile, overrides, dataset=dataset, epochs=epochs, seed=seed)
-setup(cfg.seed)
+setup(cfg.seed, cfg.cpu_threads)
 exp = Experiment(cfg, progress=False)
 print(f"profile {cfg.name!r}, dataset {cfg.dataset!r}, architectures {list(cfg.architectures)}, "
       f"{cfg.epochs} epochs, seed {cfg.seed}")

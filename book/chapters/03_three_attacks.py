@@ -78,7 +78,7 @@ def span(values) -> str:
 if rule not in RULES:
     raise ConfigError(f"parameter 'rule' has value {rule!r}; allowed: one of {list(RULES)}")
 cfg = load_profile(profile, overrides, dataset=dataset, seed=seed)
-setup(cfg.seed)
+setup(cfg.seed, cfg.cpu_threads)
 exp = Experiment(cfg, progress=False)
 ev = AttackEvaluation(exp, rule=rule)
 archs = list(cfg.architectures)

@@ -71,7 +71,7 @@ from helpers.scores import max_score
 from helpers.sources import available_sources, describe_sources, fake_generator, nonmember_set
 
 cfg = load_profile(profile, overrides, dataset=dataset, seed=seed)
-setup(cfg.seed)
+setup(cfg.seed, cfg.cpu_threads)
 exp = Experiment(cfg, progress=False)
 ev = AttackEvaluation(exp)
 archs = list(cfg.architectures)

@@ -73,7 +73,7 @@ from helpers.reference import CITATION, paper_table2
 from helpers.sources import available_sources, nonmember_set
 
 cfg = load_profile(profile, overrides, dataset=dataset, seed=seed, label_smoothing=label_smoothing)
-setup(cfg.seed)
+setup(cfg.seed, cfg.cpu_threads)
 exp = Experiment(cfg, progress=False)
 ev = AttackEvaluation(exp)
 archs = list(cfg.architectures)

@@ -74,7 +74,7 @@ from helpers.scores import max_log_odds, scores_from_logits
 from helpers.sources import available_sources, nonmember_set
 
 cfg = load_profile(profile, overrides, dataset=dataset, seed=seed, temperature=temperature, weight_decay=weight_decay)
-setup(cfg.seed)
+setup(cfg.seed, cfg.cpu_threads)
 exp = Experiment(cfg, progress=False)
 ev = AttackEvaluation(exp)
 archs = list(cfg.architectures)

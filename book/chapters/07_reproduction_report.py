@@ -62,7 +62,7 @@ from helpers.reference import paper_attack_results, paper_table1
 from helpers.sources import available_sources, nonmember_sets
 
 cfg = load_profile(profile, overrides, dataset=dataset, seed=seed)
-setup(cfg.seed)
+setup(cfg.seed, cfg.cpu_threads)
 exp = Experiment(cfg, progress=False)
 ev = AttackEvaluation(exp)
 sources = nonmember_sets(exp, available_sources(exp))

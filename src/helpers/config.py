@@ -70,6 +70,7 @@ class Profile:
     scale_factor: float = 255.0
     seed: int = 42
     device: str = "auto"
+    cpu_threads: int = 2
     cache_dir: str | None = None
 
     def lr_for(self, architecture: str) -> float:
@@ -127,6 +128,8 @@ _RULES: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "scale_factor": ((int, float), _positive, "a number > 0"),
     "seed": ((int,), lambda v: 0 <= v < 2**32, "an integer from 0 to 2**32 - 1"),
     "device": ((str,), lambda v: v in KNOWN_DEVICES, f"one of {list(KNOWN_DEVICES)}"),
+    "cpu_threads": ((int,), lambda v: 1 <= v <= 1024, "an integer from 1 to 1024 (torch threads on the CPU; "
+                    "it changes the order of floating-point sums, so it is part of every cache key)"),
     "cache_dir": ((str, type(None)), None, "a folder path or null"),
 }
 assert set(_RULES) == {f.name for f in dataclasses.fields(Profile)}

@@ -132,6 +132,7 @@ class Experiment:
             variant=variant,
             split_key=self.splits.key(),
             pretrained=architecture == "resnet50",
+            cpu_threads=p.cpu_threads,
         )
 
     @cached_property

@@ -6,9 +6,9 @@ tensors (no ``DataLoader``, no per-sample Python). Adam or SGD, cross-entropy wi
 label smoothing, optional coupled L2 weight decay (``weight_decay`` of
 :class:`torch.optim.Adam`, as in the paper). On CUDA it uses mixed precision (bf16 autocast
 where supported, else fp16 with a gradient scaler); on the CPU it runs in float32 with
-deterministic algorithms, so the same config gives bit-identical weights (with the same
-number of CPU threads: a different ``torch.get_num_threads()`` changes the order of
-floating-point sums). Convolutional models train in the channels-last memory format,
+deterministic algorithms and a fixed number of threads (``cpu_threads``, part of the
+config: a different thread count changes the order of floating-point sums), so the same
+config gives bit-identical weights on any machine with the same CPU instruction set. Convolutional models train in the channels-last memory format,
 which is faster with oneDNN and cuDNN.
 
 A :class:`TrainConfig` holds everything that changes the weights; its :meth:`TrainConfig.key`
@@ -62,6 +62,7 @@ class TrainConfig:
     split_key: str = ""
     model_version: str = ""
     pretrained: bool = False
+    cpu_threads: int = 2
 
     def __post_init__(self) -> None:
         if self.architecture not in MODEL_VERSION:
@@ -129,7 +130,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 @contextlib.contextmanager
-def _deterministic(enabled: bool) -> Iterator[None]:
+def _deterministic(enabled: bool, threads: int | None = None) -> Iterator[None]:
     """Turn on deterministic algorithms for the block and restore the previous setting.
 
     PyTorch's deterministic mode also fills every freshly allocated tensor with NaN (a guard
@@ -139,6 +140,23 @@ def _deterministic(enabled: bool) -> Iterator[None]:
     if not enabled:
         yield
         return
+    with cpu_threads(threads):
+        yield from _deterministic_algorithms()
+
+
+@contextlib.contextmanager
+def cpu_threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``n`` torch CPU threads (``None``: unchanged), then restore."""
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _deterministic_algorithms() -> Iterator[None]:
     before = torch.are_deterministic_algorithms_enabled()
     before_warn = torch.is_deterministic_algorithms_warn_only_enabled()
     det = torch.utils.deterministic
@@ -233,7 +251,7 @@ def train_model(
     history: list[dict[str, float]] = []
 
     rng_devices = [dev] if on_cuda else []
-    with torch.random.fork_rng(devices=rng_devices), _deterministic(not on_cuda):
+    with torch.random.fork_rng(devices=rng_devices), _deterministic(not on_cuda, cfg.cpu_threads):
         torch.manual_seed(cfg.seed + 2)  # dropout / stochastic depth
         model.train()
         bar = tqdm(range(cfg.epochs), desc=f"{cfg.architecture} ({cfg.role}, {cfg.variant})", disable=not progress, leave=True)
