@@ -58,15 +58,13 @@ overrides = {}  # any other profile parameter, e.g. {"epochs": 10}
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 import pandas as pd
-from sklearn.manifold import TSNE
-from sklearn.metrics import silhouette_score
 
 from helpers import plots
 from helpers.calibration import fingerprint
 from helpers.config import ConfigError, load_profile
 from helpers.evaluation import ATTACK_LABELS, ATTACK_NAMES, VARIANT_LABELS, AttackEvaluation, variant_table, with_arrows
+from helpers.embedding import embedding_silhouettes, penultimate_features, tsne_2d
 from helpers.experiment import Experiment
 from helpers.notebook import fmt_pct, glue, setup
 from helpers.reference import CITATION, paper_table2
@@ -507,21 +505,12 @@ emd_table
 # against everything else, and the members against the test non-members.
 
 # %%
-def penultimate(variant: str) -> np.ndarray:
-    model = ev.base_model(focus, "target", variant)
-    device = next(model.parameters()).device
-    with torch.no_grad():
-        return torch.cat([model.forward_features(x.to(device)).cpu() for x in sets.values()]).numpy()
-
-
 groups = np.repeat(np.arange(len(sets)), n_set)
-in_dist = groups < 2
 embeddings, silhouette = {}, {}
 for variant in ["standard", "label_smoothing"]:
-    tsne = TSNE(n_components=2, init="pca", perplexity=30, random_state=cfg.seed)
-    embeddings[variant] = emb = tsne.fit_transform(penultimate(variant))
-    silhouette[variant] = {"OOD vs the rest": silhouette_score(emb, groups == 2),
-                           "members vs test non-members": silhouette_score(emb[in_dist], groups[in_dist])}
+    features = penultimate_features(ev.base_model(focus, "target", variant), list(sets.values()))
+    embeddings[variant] = tsne_2d(features, seed=cfg.seed)
+    silhouette[variant] = embedding_silhouettes(embeddings[variant], groups)
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), constrained_layout=True)
 for ax, (letter, variant) in zip(axes, [("a", "standard"), ("b", "label_smoothing")]):
     plots.plot_embedding(ax, embeddings[variant], {name: groups == i for i, name in enumerate(sets)},

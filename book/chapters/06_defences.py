@@ -58,14 +58,12 @@ overrides = {}  # any other profile parameter, e.g. {"epochs": 10}
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
-from sklearn.manifold import TSNE
-from sklearn.metrics import silhouette_score
 
 from helpers import plots, widgets
 from helpers.calibration import TemperatureScaler, expected_calibration_error
 from helpers.config import ConfigError, load_profile
 from helpers.evaluation import ALL_VARIANTS, VARIANT_LABELS, AttackEvaluation, variant_table, with_arrows
+from helpers.embedding import embedding_silhouettes, penultimate_features, tsne_2d
 from helpers.experiment import Experiment
 from helpers.metrics import auroc
 from helpers.notebook import fmt_pct, glue, setup
@@ -365,21 +363,13 @@ emd_table
 # against everything else, and the members against the test non-members.
 
 # %%
-def penultimate(variant: str) -> np.ndarray:
-    model = ev.base_model(focus, "target", variant)
-    device = next(model.parameters()).device
-    with torch.no_grad():
-        return torch.cat([model.forward_features(x.to(device)).cpu() for x in sets.values()]).numpy()
-
-
 groups = np.repeat(np.arange(len(sets)), n_set)
-in_dist = groups < 2
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), constrained_layout=True)
 silhouette = {}
 for ax, (letter, variant) in zip(axes, [("", "standard"), ("c", "l2")]):
-    embedding = TSNE(n_components=2, init="pca", perplexity=30, random_state=cfg.seed).fit_transform(penultimate(variant))
-    silhouette[variant] = {"OOD vs the rest": silhouette_score(embedding, groups == 2),
-                           "members vs test non-members": silhouette_score(embedding[in_dist], groups[in_dist])}
+    features = penultimate_features(ev.base_model(focus, "target", variant), list(sets.values()))
+    embedding = tsne_2d(features, seed=cfg.seed)
+    silhouette[variant] = embedding_silhouettes(embedding, groups)
     plots.plot_embedding(ax, embedding, {name: groups == i for i, name in enumerate(sets)}, colors=SET_COLOURS,
                          title=(f"({letter}) " if letter else "") + f"{focus}, {VARIANT_LABELS[variant]}")
 plt.show()
