@@ -70,7 +70,7 @@ if TYPE_CHECKING:
     from .experiment import Experiment
 
 KINDS = ("in-distribution", "near-OOD", "far-OOD", "synthetic", "transformed")
-GENERATOR_VERSION = "1"  # bump when the generator or its training changes (invalidates the cache)
+GENERATOR_VERSION = "2"  # bump when the generator or its training changes (invalidates the cache)
 
 
 @dataclass(frozen=True, eq=False)
