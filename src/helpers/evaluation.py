@@ -20,7 +20,7 @@ Variants (each applied identically to target and shadow, as the attacker knows t
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -32,14 +32,12 @@ from .config import ConfigError
 from .experiment import VARIANTS as TRAINING_VARIANTS
 from .experiment import Experiment
 from .metrics import evaluate_attacks
+from .reference import ATTACK_LABELS, VARIANT_LABELS
 from .scores import Scores, compute_scores, scores_from_probs
 
 POST_HOC_VARIANTS = ("temperature", "laplace")
 ALL_VARIANTS = ("standard", "label_smoothing", "laplace", "temperature", "l2")
 ATTACK_NAMES = ("entropy", "max_score", "top3")
-VARIANT_LABELS = {"standard": "Standard", "label_smoothing": "LS", "laplace": "LA",
-                  "temperature": "Temp", "l2": "L2"}
-ATTACK_LABELS = {"entropy": "Entropy", "max_score": "Max. Score", "top3": "Top-3 Scores"}
 
 
 class AttackEvaluation:
@@ -177,11 +175,6 @@ def _short(metric: str) -> str:
 def styled_percent(table: pd.DataFrame, digits: int = 2) -> Any:
     """A pandas Styler that prints fractions as percentages (for notebook display)."""
     return table.style.format(lambda v: f"{100 * v:.{digits}f} %" if isinstance(v, (float, np.floating)) and np.isfinite(v) else v)
-
-
-def predictor_fn(ev: AttackEvaluation, architecture: str, variant: str) -> Callable[[torch.Tensor], Scores]:
-    """A callable ``x -> Scores`` of the target model under ``variant`` (for gallery code)."""
-    return lambda x: ev.predict_scores(architecture, "target", variant, x)
 
 
 def variant_table(ev: AttackEvaluation, architectures: Sequence[str], variants: Sequence[str]) -> pd.DataFrame:

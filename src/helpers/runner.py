@@ -109,12 +109,6 @@ def split_parameters(
     return overrides, chapter_only
 
 
-def check_parameters(profile: str, parameters: Mapping[str, Any],
-                     chapters: Sequence[Path] | None = None) -> None:
-    """Fail fast (before any kernel starts) on a bad profile or parameter."""
-    split_parameters(profile, parameters, chapter_sources() if chapters is None else chapters)
-
-
 def _notebook_for(source: Path) -> "Any":
     import jupytext
 
@@ -162,7 +156,7 @@ def execute_chapter(
     with tempfile.TemporaryDirectory() as tmp:
         input_nb = Path(tmp) / f"{source.stem}.ipynb"
         nbformat.write(_notebook_for(source), input_nb)
-        partial = Path(tmp) / "out.ipynb"
+        partial = output_dir / f".{source.stem}.partial.ipynb"  # same folder: os.replace is atomic
         try:
             pm.execute_notebook(
                 str(input_nb),
@@ -176,20 +170,16 @@ def execute_chapter(
         except pm.PapermillExecutionError as exc:
             failed = output_dir / f"{source.stem}.failed.ipynb"
             if partial.exists():
-                shutil.copyfile(partial, failed)
+                os.replace(partial, failed)
             raise ChapterFailed(
                 f"chapter {source.stem} failed: {_failing_cell_message(exc)}\n"
                 f"(the partly executed notebook is in {failed})"
             ) from None
-        os.replace(partial, target) if _same_device(partial, target) else shutil.move(partial, target)
+        except BaseException:
+            partial.unlink(missing_ok=True)  # interrupted: leave nothing half-written behind
+            raise
+        os.replace(partial, target)
     return ChapterResult(source.stem, time.perf_counter() - start, target)
-
-
-def _same_device(a: Path, b: Path) -> bool:
-    try:
-        return os.stat(a.parent).st_dev == os.stat(b.parent).st_dev
-    except OSError:
-        return False
 
 
 def execute_chapters(
