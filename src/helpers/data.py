@@ -7,9 +7,18 @@ indexes these tensors directly: no per-sample PIL or Python work in the hot loop
 
 Sources (the ``dataset`` value of a profile):
 
+``cifar10-mini``
+    a subset of real CIFAR-10 shipped inside the package (``helpers/bundled``), the
+    embedded default: 1,500 training and 500 test images per class (20,000 images, 32x32
+    RGB, 10 classes), with the official train / test parts kept apart. CIFAR-10 is by
+    Krizhevsky (2009); these files come from a public JPEG copy that re-encoded the
+    original images (quality about 75), so pixels are close to, not identical with, the
+    original. The archive is verified against its manifest's sha256, decoded once and
+    cached as uint8 tensors; ``scripts/build_cifar10_mini.py`` rebuilds it byte for byte
+    from any CIFAR-10 copy laid out as class folders.
 ``digits``
     scikit-learn's 8x8 handwritten digits (1,797 images, 10 classes, 1 channel). Shipped with
-    scikit-learn, so it needs no network: the embedded default. Pixel values 0..16 are
+    scikit-learn, so it needs no network: the fastest run (profile ``digits``). Pixel values 0..16 are
     scaled to [0, 1]. There is no official test part.
 ``cifar10``, ``cifar100``, ``svhn``, ``stl10``
     torchvision's datasets, read from ``data_root`` (downloaded there first when
@@ -28,8 +37,10 @@ non-member sources do.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import tarfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -50,6 +61,7 @@ DECODE_VERSION = "1"  # bump when the imagefolder decoding changes (invalidates 
 # CIFAR-10's are the paper's). ``None`` means: computed from the data itself.
 KNOWN_STATS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+    "cifar10-mini": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
     "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
     "svhn": ((0.4377, 0.4438, 0.4728), (0.1980, 0.2010, 0.1970)),
     "stl10": ((0.4467, 0.4398, 0.4066), (0.2603, 0.2566, 0.2713)),
@@ -207,6 +219,80 @@ def _load_digits(data_root: Path | None, download: bool, image_size: int | None,
     x = torch.from_numpy(bunch.images.astype(np.float32) / 16.0).unsqueeze(1)
     y = torch.from_numpy(bunch.target.astype(np.int64))
     return RawImages(x=x, y=y, classes=[str(c) for c in bunch.target_names], origin="sklearn-digits")
+
+
+BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
+BUNDLED_NAME = "cifar10-mini"
+_REBUILD_HINT = (
+    "reinstall the package, restore the file from the repository (git checkout -- "
+    "src/helpers/bundled), or rebuild it with: python scripts/build_cifar10_mini.py SOURCE "
+    "(SOURCE holding CIFAR-10 as train/<class>/ and test/<class>/ image folders)"
+)
+
+
+def bundled_manifest(folder: Path = BUNDLED_DIR) -> dict:
+    """The manifest of the bundled CIFAR-10 subset (checksum, counts, provenance)."""
+    path = folder / f"{BUNDLED_NAME}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise DatasetNotFoundError(f"the bundled dataset's manifest {str(path)!r} is missing or unreadable ({err}); {_REBUILD_HINT}") from err
+
+
+def read_bundled_archive(folder: Path = BUNDLED_DIR) -> tuple[bytes, dict]:
+    """The bundled archive's bytes, checked against the manifest's sha256."""
+    meta = bundled_manifest(folder)
+    path = folder / meta["archive"]
+    try:
+        blob = path.read_bytes()
+    except OSError as err:
+        raise DatasetNotFoundError(f"the bundled dataset archive {str(path)!r} is missing ({err}); {_REBUILD_HINT}") from err
+    digest = hashlib.sha256(blob).hexdigest()
+    if digest != meta["sha256"]:
+        raise DatasetNotFoundError(
+            f"the bundled dataset archive {str(path)!r} is damaged: its sha256 is {digest[:16]}..., the "
+            f"manifest says {meta['sha256'][:16]}...; {_REBUILD_HINT}"
+        )
+    return blob, meta
+
+
+def _decode_bytes(blob: bytes) -> np.ndarray:
+    """One 32x32 image file's bytes -> uint8 ``3 x H x W`` (RGB)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(blob)) as img:
+        return np.asarray(img.convert("RGB"), dtype=np.uint8).transpose(2, 0, 1)
+
+
+@register_source(BUNDLED_NAME)
+def _load_bundled(data_root: Path | None, download: bool, image_size: int | None, cache_dir: Path) -> RawImages:
+    blob, meta = read_bundled_archive()
+
+    def build() -> dict:
+        classes = list(meta["classes"])
+        xs, ys, flags = [], [], []
+        with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as tar:
+            for member in tar:
+                if not member.isfile():
+                    continue
+                part, cls, _ = member.name.split("/", 2)
+                xs.append(_decode_bytes(tar.extractfile(member).read()))
+                ys.append(classes.index(cls))
+                flags.append(part == "test")
+        expected = sum(meta["images"].values())
+        if len(xs) != expected:
+            raise DatasetNotFoundError(f"the bundled archive holds {len(xs)} images, its manifest {expected}; {_REBUILD_HINT}")
+        return {
+            "x": torch.from_numpy(np.stack(xs)),
+            "y": torch.tensor(ys, dtype=torch.int64),
+            "is_test": torch.tensor(flags, dtype=torch.bool),
+            "classes": classes,
+        }
+
+    tag = f"{meta['sha256'][:20]}-{DECODE_VERSION}"
+    obj = cached_tensors(cache_dir / "data" / f"{BUNDLED_NAME}-{tag}.pt", build)
+    return RawImages(x=obj["x"], y=obj["y"], classes=list(obj["classes"]), is_test=obj["is_test"],
+                     origin=f"{BUNDLED_NAME}-{meta['sha256'][:16]}")
 
 
 def _torchvision_parts(name: str, data_root: Path | None, download: bool) -> list:
@@ -427,7 +513,7 @@ def load_source(
 
     Parameters
     ----------
-    name: ``digits``, ``cifar10``, ``cifar100``, ``svhn``, ``stl10`` or ``imagefolder:PATH``.
+    name: ``cifar10-mini``, ``digits``, ``cifar10``, ``cifar100``, ``svhn``, ``stl10`` or ``imagefolder:PATH``.
     data_root: folder of torchvision's files (default :func:`default_data_root`).
     download: let torchvision download missing files into ``data_root``.
     image_size: resize to ``image_size x image_size`` (``None`` keeps the native size).
