@@ -147,3 +147,29 @@ def test_evaluate_attacks_tidy_table(fitted):
     assert both.shape == (6, df.shape[1])
     with pytest.raises(ValueError, match="'attacks' is empty"):
         evaluate_attacks({}, members, nonmembers)
+
+
+def test_best_threshold_matches_brute_force_with_ties():
+    from helpers.metrics import best_threshold
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        m = rng.integers(0, 6, 40).astype(float)
+        n = rng.integers(0, 6, 50).astype(float)
+        candidates = np.unique(np.r_[m, n])[::-1]  # highest first: ties go to the highest threshold
+        gains = [np.mean(m >= c) - np.mean(n >= c) for c in candidates]
+        assert best_threshold(m, n) == candidates[int(np.argmax(gains))]
+
+
+def test_bootstrap_errors_match_the_binomial_and_shrink_with_more_samples():
+    from helpers.metrics import bootstrap_standard_errors
+
+    rng = np.random.default_rng(0)
+    for n in (400, 1600):
+        y = np.r_[np.ones(n, bool), np.zeros(n, bool)]
+        score = np.r_[rng.normal(1, 1, n), rng.normal(0, 1, n)]
+        pred = score > 0.5
+        se = bootstrap_standard_errors(y, pred, score, n_boot=400)
+        fpr = pred[~y].mean()
+        assert abs(se["se_fpr"] - np.sqrt(fpr * (1 - fpr) / n)) / np.sqrt(fpr * (1 - fpr) / n) < 0.2
+    assert se["se_auroc"] < 0.02

@@ -103,6 +103,8 @@ class Attack:
             )
         self._fit(members, nonmembers)
         self.n_classes_ = members.n_classes
+        # kept for the uncertainty of the decision threshold (helpers.metrics.bootstrap_standard_errors)
+        self.shadow_membership_scores_ = (self._membership_score(members), self._membership_score(nonmembers))
         return self
 
     def membership_score(self, scores: Any) -> np.ndarray:

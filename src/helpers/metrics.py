@@ -157,10 +157,76 @@ METRIC_COLUMNS = (
     "precision", "recall", "fpr", "accuracy", "auroc", "aupr", "fpr_at_95tpr",
     "tpr_at_1fpr", "tpr_at_0.1fpr", "mmps_tp", "mmps_fp", "mmps_fn", "mmps_tn",
     "tp", "fp", "fn", "tn", "n_predicted_members", "n_members", "n_nonmembers", "threshold",
+    "se_precision", "se_recall", "se_fpr", "se_auroc",
 )
 
 
-def score_report(y_true: Any, y_pred: Any, score: Any, max_scores: Any) -> dict[str, float]:
+def best_threshold(member_score: np.ndarray, nonmember_score: np.ndarray) -> float:
+    """The threshold maximising TPR - FPR (member if score >= threshold), as the attacks
+    choose it on shadow data; the highest such threshold among ties."""
+    return float(_best_thresholds(np.asarray(member_score, float)[None], np.asarray(nonmember_score, float)[None])[0])
+
+
+def _best_thresholds(members: np.ndarray, nonmembers: np.ndarray) -> np.ndarray:
+    """:func:`best_threshold` for every row of two (replicates x samples) arrays at once."""
+    values = np.concatenate([members, nonmembers], axis=1)
+    is_member = np.concatenate([np.ones_like(members), np.zeros_like(nonmembers)], axis=1)
+    order = np.argsort(-values, axis=1, kind="stable")
+    v = np.take_along_axis(values, order, axis=1)
+    m = np.take_along_axis(is_member, order, axis=1)
+    gain = np.cumsum(m, axis=1) / members.shape[1] - np.cumsum(1 - m, axis=1) / nonmembers.shape[1]
+    last_of_value = np.concatenate([v[:, 1:] != v[:, :-1], np.ones((len(v), 1), bool)], axis=1)
+    gain = np.where(last_of_value, gain, -np.inf)  # a threshold admits every tie at once
+    return v[np.arange(len(v)), np.argmax(gain, axis=1)]
+
+
+def _aurocs(members: np.ndarray, nonmembers: np.ndarray) -> np.ndarray:
+    """AUROC (ties count one half) of every row of two (replicates x samples) arrays."""
+    from scipy.stats import rankdata
+
+    ranks = rankdata(np.concatenate([members, nonmembers], axis=1), axis=1)
+    n1, n0 = members.shape[1], nonmembers.shape[1]
+    return (ranks[:, :n1].sum(axis=1) - n1 * (n1 + 1) / 2) / (n1 * n0)
+
+
+def bootstrap_standard_errors(y_true: Any, y_pred: Any, score: Any, n_boot: int = 200, seed: int = 0,
+                              shadow_scores: tuple[Any, Any] | None = None) -> dict[str, float]:
+    """Bootstrap standard errors of precision, recall, FPR and AUROC over the evaluation samples.
+
+    Members and non-members are resampled separately (each with replacement, keeping their
+    counts). With ``shadow_scores`` (the attack's membership scores of the shadow members
+    and non-members it was fitted on) each replicate also resamples those and refits the
+    decision threshold (:func:`best_threshold`), so the errors of precision, recall and FPR
+    include the uncertainty of where the attacker puts its threshold; the attack's
+    continuous score itself stays fixed. Seeded, so the same inputs give the same errors.
+    """
+    if n_boot < 2:
+        raise ValueError(f"parameter 'n_boot' has value {n_boot!r}; allowed: an integer >= 2")
+    y, pred = _pair(y_true, y_pred, "y_pred", finite=False)
+    _, s = _pair(y, score, "score", finite=True)
+    _both_classes(y)
+    pred = pred.astype(bool)
+    rng = np.random.default_rng(seed)
+    ip = rng.integers(0, int(y.sum()), (n_boot, int(y.sum())))
+    ineg = rng.integers(0, int((~y).sum()), (n_boot, int((~y).sum())))
+    pos_score, neg_score = s[y][ip], s[~y][ineg]
+    if shadow_scores is None:
+        hit_pos, hit_neg = pred[y][ip], pred[~y][ineg]
+    else:
+        sh_pos, sh_neg = (np.asarray(a, dtype=np.float64) for a in shadow_scores)
+        t = _best_thresholds(sh_pos[rng.integers(0, len(sh_pos), (n_boot, len(sh_pos)))],
+                             sh_neg[rng.integers(0, len(sh_neg), (n_boot, len(sh_neg)))])
+        hit_pos, hit_neg = pos_score >= t[:, None], neg_score >= t[:, None]
+    tp, fp = hit_pos.sum(axis=1), hit_neg.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(tp + fp > 0, tp / (tp + fp), np.nan)
+    stats = np.stack([precision, tp / ip.shape[1], fp / ineg.shape[1], _aurocs(pos_score, neg_score)], axis=1)
+    se = np.nanstd(stats, axis=0, ddof=1)
+    return {"se_precision": float(se[0]), "se_recall": float(se[1]), "se_fpr": float(se[2]), "se_auroc": float(se[3])}
+
+
+def score_report(y_true: Any, y_pred: Any, score: Any, max_scores: Any,
+                 shadow_scores: tuple[Any, Any] | None = None) -> dict[str, float]:
     """Every metric of :data:`METRIC_COLUMNS` (except the threshold) from arrays."""
     y = _binary(y_true, "y_true")
     out: dict[str, float] = {}
@@ -172,6 +238,7 @@ def score_report(y_true: Any, y_pred: Any, score: Any, max_scores: Any) -> dict[
     out["tpr_at_0.1fpr"] = tpr_at_fpr(y, score, 0.001)
     out.update(mmps(y, y_pred, max_scores))
     out["n_members"], out["n_nonmembers"] = int(y.sum()), int((~y).sum())
+    out.update(bootstrap_standard_errors(y, y_pred, score, shadow_scores=shadow_scores))
     return out
 
 
@@ -192,7 +259,7 @@ def attack_report(attack: Any, member_scores: Any, nonmember_scores: Any, /, **l
     maxs = np.r_[max_score(members), max_score(nonmembers)]
     out: dict[str, Any] = dict(labels)
     out.setdefault("attack", getattr(attack, "name", type(attack).__name__))
-    out.update(score_report(y, pred, score, maxs))
+    out.update(score_report(y, pred, score, maxs, getattr(attack, "shadow_membership_scores_", None)))
     out["threshold"] = getattr(attack, "threshold_", float("nan"))
     return out
 
