@@ -199,3 +199,29 @@ def test_laplace_gridsearch_on_calibration_split_and_refuses_evaluation_data(tra
         laplace_last_layer(model, x[:200], y[:200], method="magic")
     with pytest.raises(ValueError, match="nn.Linear"):
         laplace_last_layer(nn.Sequential(nn.Linear(5, 3), nn.ReLU()), x[:200], y[:200])
+
+
+def test_laplace_on_precomputed_features_equals_the_whole_model_path():
+    """For models with ``forward_features`` the Laplace fit runs on the head alone, with the
+    backbone's features computed once; it must give the same prior and predictive as
+    laplace-torch's last-layer fit on the whole network."""
+    from helpers.models import build_model
+
+    torch.manual_seed(1)
+    x = torch.randn(240, 3, 8, 8)
+    y = torch.randint(0, 4, (240,))
+    net = build_model("salem_cnn", 4, 3, 8, width=0.25)
+    opt = torch.optim.Adam(net.parameters(), 1e-2)
+    for _ in range(60):
+        loss = nn.functional.cross_entropy(net(x[:160]), y[:160])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    net.eval()
+    whole = nn.Sequential(net)  # no forward_features: laplace-torch's own last-layer path
+    kwargs = dict(method="gridsearch", prior_fit_x=x[160:200], prior_fit_y=y[160:200], grid=(-2.0, 2.0, 9))
+    fast = laplace_last_layer(net, x[:160], y[:160], **kwargs)
+    slow = laplace_last_layer(whole, x[:160], y[:160], **kwargs)
+    assert fast.features is not None and slow.features is None
+    np.testing.assert_allclose(fast.prior_precision, slow.prior_precision)
+    np.testing.assert_allclose(fast.predict_proba(x[200:]), slow.predict_proba(x[200:]), atol=1e-5)

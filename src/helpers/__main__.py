@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import ConfigError, available_profiles
+from .config import ConfigError, available_profiles, load_profile
 from .runner import DEFAULT_BUILD_DIR, ChapterFailed, build_html, execute_chapters, select_chapters
 
 
@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                        metavar=("NAME", "VALUE"), help="override one profile parameter")
         p.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
+        p.add_argument("--force", action="store_true",
+                       help="re-execute chapters even when nothing they depend on has changed")
     b = sub.add_parser("build", help="render executed chapters to HTML (no execution)")
     b.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
     sub.add_parser("profiles", help="list the available profiles")
@@ -49,13 +51,17 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "profiles":
-            print("\n".join(available_profiles()))
+            for name in available_profiles():
+                prof = load_profile(name)
+                print(f"{name:10s} {prof.description}")
+                print(f"{'':10s} data: {prof.dataset}; architectures: {', '.join(prof.architectures)}; "
+                      f"{prof.train_size:,} training images per model; {prof.expected_time or 'time not measured'}")
             return 0
         if args.command in ("run", "book"):
             params = {name: _parse_value(value) for name, value in args.parameter}
             chapters = select_chapters(args.chapters)
             start = time.perf_counter()
-            execute_chapters(chapters, args.profile, params, build_dir=args.build_dir)
+            execute_chapters(chapters, args.profile, params, build_dir=args.build_dir, force=args.force)
             print(f"executed {len(chapters)} chapter(s) in {time.perf_counter() - start:.1f} s; "
                   f"timings in {args.build_dir / 'timings.json'}")
         if args.command in ("build", "book"):

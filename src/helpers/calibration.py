@@ -15,6 +15,7 @@ chose the prior precision, and refuses data flagged as evaluation data for eithe
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import warnings
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax
 
 from .scores import check_probs
+from .progress import report
 
 
 # ------------------------------------------------------------------ metrics
@@ -185,6 +187,7 @@ class LaplacePredictor:
     seed: int = 0
     batch_size: int = 256
     fitted_on: dict[str, Any] = field(default_factory=dict)
+    features: Any = None  # the backbone (``model.forward_features``) when ``la`` covers only the head
 
     @property
     def prior_precision(self) -> np.ndarray:
@@ -195,6 +198,8 @@ class LaplacePredictor:
 
         x = torch.as_tensor(x)
         device = next(self.la.model.parameters()).device
+        if self.features is not None:
+            x = _features(self.features, x, self.batch_size, device)
         out = []
         with torch.random.fork_rng(devices=[] if device.type == "cpu" else [device]):
             torch.manual_seed(self.seed)
@@ -204,6 +209,14 @@ class LaplacePredictor:
                 out.append(p.detach().double().cpu())
         probs = torch.cat(out).numpy() if out else np.zeros((0, 0))
         return probs / probs.sum(axis=1, keepdims=True)
+
+
+def _features(forward_features: Any, x: Any, batch_size: int, device: Any) -> Any:
+    """Penultimate features of ``x`` in batches, without autograd, on the CPU."""
+    import torch
+
+    with torch.no_grad():
+        return torch.cat([forward_features(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
 
 
 def laplace_last_layer(
@@ -283,9 +296,19 @@ def laplace_last_layer(
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
+    backbone, fit_inputs = None, x_fit
+    if hasattr(model, "forward_features") and getattr(model, "classifier", None) is last:
+        # Same approximation, computed on the head alone: the backbone's features of every
+        # input are computed once, instead of once per forward pass of the prior search.
+        backbone = model.forward_features
+        x_fit = _features(backbone, x_fit, batch_size, device)
+        if prior_fit_x is not None:
+            prior_fit_x = _features(backbone, prior_fit_x, batch_size, device)
+        model = nn.Sequential(nn.Flatten(), copy.deepcopy(last)).to(device).eval()  # laplace-torch wants >1 module
     loader = DataLoader(TensorDataset(x_fit, y_fit), batch_size=batch_size, shuffle=False)
     with torch.random.fork_rng(devices=[] if device.type == "cpu" else [device]):
         torch.manual_seed(seed)
+        report(f"last-layer Laplace approximation: Hessian on {len(x_fit):,} images, prior by {method} ...")
         la = Laplace(model, "classification", subset_of_weights="last_layer", hessian_structure="kron")
         la.fit(loader)
         with warnings.catch_warnings():
@@ -299,11 +322,15 @@ def laplace_last_layer(
                     pred_type="glm", method="gridsearch", val_loader=val, link_approx=link_approx,
                     n_samples=n_samples, log_prior_prec_min=lo, log_prior_prec_max=hi, grid_size=int(size),
                 )
-    model.train(was_training)
+    if backbone is None:
+        model.train(was_training)
+    else:
+        backbone.__self__.train(was_training)
     fitted_on = {
-        "hessian": _describe(fit_key, x_fit),
+        "hessian": _describe(fit_key, fit_inputs),
         "prior": _describe(fit_key if method == "marglik" else prior_key, prior_x),
         "method": method,
         "forbidden_checked": sorted(forbidden or {}),
     }
-    return LaplacePredictor(la, link_approx=link_approx, n_samples=n_samples, seed=seed, batch_size=batch_size, fitted_on=fitted_on)
+    return LaplacePredictor(la, link_approx=link_approx, n_samples=n_samples, seed=seed, batch_size=batch_size,
+                            fitted_on=fitted_on, features=backbone)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Sequence
 
 import numpy as np
 import torch
 from sklearn.manifold import TSNE
 from sklearn.metrics import silhouette_score
+
+from .cache import cached_tensors, default_cache_dir
+from .progress import report
 
 
 @torch.no_grad()
@@ -22,9 +26,27 @@ def penultimate_features(model: torch.nn.Module, inputs: Sequence[torch.Tensor])
         model.train(was_training)
 
 
-def tsne_2d(features: np.ndarray, seed: int, perplexity: float = 30.0) -> np.ndarray:
-    """Two t-SNE components with PCA initialisation (the paper's settings)."""
-    return TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=seed).fit_transform(features)
+TSNE_VERSION = "1"  # bump when the embedding's settings change (invalidates cached embeddings)
+
+
+def tsne_2d(features: np.ndarray, seed: int, perplexity: float = 30.0, cache_dir: str | None = None) -> np.ndarray:
+    """Two t-SNE components with PCA initialisation (the paper's settings).
+
+    The embedding is cached on disk (``derived/tsne-*.pt`` in the cache folder, see
+    :func:`helpers.cache.default_cache_dir`) under a hash of the features, the seed and the
+    settings, so a chapter re-run, or another chapter embedding the same features, reuses it.
+    """
+    features = np.ascontiguousarray(features, dtype=np.float32)
+    digest = hashlib.sha256(f"{TSNE_VERSION}|{seed}|{perplexity}|{features.shape}".encode())
+    digest.update(features.tobytes())
+    path = default_cache_dir(cache_dir) / "derived" / f"tsne-{digest.hexdigest()[:24]}.pt"
+
+    def build() -> dict:
+        report(f"t-SNE of {len(features):,} feature vectors ...")
+        tsne = TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=seed)
+        return {"embedding": torch.from_numpy(tsne.fit_transform(features))}
+
+    return cached_tensors(path, build)["embedding"].numpy()
 
 
 def embedding_silhouettes(embedding: np.ndarray, groups: np.ndarray, ood_group: int = 2) -> dict[str, float]:

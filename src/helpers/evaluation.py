@@ -20,6 +20,7 @@ Variants (each applied identically to target and shadow, as the attacker knows t
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Sequence
 
 import numpy as np
@@ -27,17 +28,21 @@ import pandas as pd
 import torch
 
 from .attacks import Attack, make_attacks
+from .cache import cached_tensors
 from .calibration import LaplacePredictor, expected_calibration_error, laplace_last_layer, overconfidence_error
 from .config import ConfigError
 from .experiment import VARIANTS as TRAINING_VARIANTS
 from .experiment import Experiment
 from .metrics import evaluate_attacks
 from .reference import ATTACK_LABELS, VARIANT_LABELS
-from .scores import Scores, compute_scores, scores_from_probs
+from .scores import Scores, scores_from_logits, scores_from_probs
+from .training import cached_logits
 
 POST_HOC_VARIANTS = ("temperature", "laplace")
 ALL_VARIANTS = ("standard", "label_smoothing", "laplace", "temperature", "l2")
 ATTACK_NAMES = ("entropy", "max_score", "top3")
+SCORES_VERSION = "scores-1"  # bump when scoring changes (invalidates cached scores)
+LAPLACE_SETTINGS = "last-layer kron, prior by gridsearch on the calibration split, probit"
 
 
 class AttackEvaluation:
@@ -50,6 +55,7 @@ class AttackEvaluation:
         self._scores: dict[tuple, Scores] = {}
         self._attacks: dict[tuple, dict[str, Attack]] = {}
         self._laplace: dict[tuple, LaplacePredictor] = {}
+        self._reports: dict[tuple, pd.DataFrame] = {}  # like the scores: one per (model, variant, source name)
 
     # ----------------------------------------------------------------- predictors
     def _check_variant(self, variant: str) -> None:
@@ -80,16 +86,37 @@ class AttackEvaluation:
             )
         return self._laplace[key]
 
+    def _predictor_key(self, architecture: str, role: str, variant: str) -> str:
+        """What the Laplace predictive depends on: the standard model's cache key, the
+        splits, the seed and the fit's settings."""
+        parts = [SCORES_VERSION, self.exp.model(architecture, role, "standard").key, variant,
+                 self.exp.splits.key(), str(self.exp.profile.seed), LAPLACE_SETTINGS]
+        return "|".join(parts)
+
     def predict_scores(self, architecture: str, role: str, variant: str, x: torch.Tensor) -> Scores:
-        """Scores of arbitrary inputs ``x`` under one model variant (not cached)."""
+        """Scores of arbitrary inputs ``x`` under one model variant.
+
+        The logits of the trained models are cached on disk (:func:`helpers.training.cached_logits`),
+        and so are the Laplace predictive's probabilities (``derived/laplace-*.pt``, keyed by
+        :meth:`_predictor_key` and a hash of the inputs): a later chapter or a re-run reads
+        them instead of recomputing them.
+        """
         self._check_variant(variant)
         device = self.exp.device
-        if variant == "laplace":
-            probs = self.laplace(architecture, role).predict_proba(x.to(device))
-            return scores_from_probs(probs)
-        temperature = self.exp.profile.temperature if variant == "temperature" else 1.0
-        model = self.base_model(architecture, role, variant)
-        return compute_scores(model, x, temperature=temperature, device=device)
+        if variant != "laplace":
+            training_variant = variant if variant in TRAINING_VARIANTS else "standard"
+            trained = self.exp.model(architecture, role, training_variant)
+            logits = cached_logits(trained, x, cache_dir=self.exp.profile.cache_dir, device=device)
+            temperature = self.exp.profile.temperature if variant == "temperature" else 1.0
+            return scores_from_logits(logits.numpy(), temperature=temperature)
+        digest = hashlib.sha256(self._predictor_key(architecture, role, variant).encode())
+        x_cpu = x.detach().cpu().contiguous()
+        digest.update(repr(tuple(x_cpu.shape)).encode())
+        digest.update(x_cpu.numpy().tobytes())
+        path = self.exp.cache_dir / "derived" / f"laplace-{digest.hexdigest()[:32]}.pt"
+        stored = cached_tensors(path, lambda: {
+            "probs": torch.from_numpy(self.laplace(architecture, role).predict_proba(x.to(device)))})
+        return scores_from_probs(stored["probs"].numpy())
 
     def scores(self, architecture: str, role: str, variant: str, set_name: str,
                x: torch.Tensor | None = None) -> Scores:
@@ -130,13 +157,16 @@ class AttackEvaluation:
         if source != "test" and nonmember_x is None:
             raise ConfigError(f"parameter 'nonmember_x' is missing for source {source!r}; "
                               "allowed: tensors of that source (only 'test' is built in)")
-        members = self.scores(architecture, "target", variant, "target_members")
-        if source == "test":
-            nonmembers = self.scores(architecture, "target", variant, "target_nonmembers")
-        else:
-            nonmembers = self.scores(architecture, "target", variant, f"source:{source}", nonmember_x)
-        return evaluate_attacks(self.fitted_attacks(architecture, variant), members, nonmembers,
-                                architecture=architecture, variant=variant, source=source)
+        key = (architecture, variant, source)
+        if key not in self._reports:
+            members = self.scores(architecture, "target", variant, "target_members")
+            if source == "test":
+                nonmembers = self.scores(architecture, "target", variant, "target_nonmembers")
+            else:
+                nonmembers = self.scores(architecture, "target", variant, f"source:{source}", nonmember_x)
+            self._reports[key] = evaluate_attacks(self.fitted_attacks(architecture, variant), members, nonmembers,
+                                                  architecture=architecture, variant=variant, source=source)
+        return self._reports[key].copy()
 
     # -------------------------------------------------------------- model tables
     def model_metrics(self, architecture: str, variant: str = "standard") -> dict[str, float]:

@@ -10,6 +10,7 @@ target's own preprocessing.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 import torch
@@ -17,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import ConfigError
+from .progress import Throttle, eta
 
 
 def _n_upsamples(image_size: int) -> int:
@@ -180,7 +182,8 @@ def _fit(generator: nn.Module, discriminator: nn.Module, data: torch.Tensor, epo
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
     bce = nn.BCEWithLogitsLoss()
     history = GanHistory()
-    for _ in range(epochs):
+    throttle, began = Throttle(), time.perf_counter()
+    for epoch in range(epochs):
         order = torch.randperm(n, generator=gen_rng).to(device)
         d_sum = g_sum = 0.0
         steps = 0
@@ -202,6 +205,8 @@ def _fit(generator: nn.Module, discriminator: nn.Module, data: torch.Tensor, epo
             d_sum, g_sum, steps = d_sum + d_loss.item(), g_sum + g_loss.item(), steps + 1
         history.d_loss.append(d_sum / max(steps, 1))
         history.g_loss.append(g_sum / max(steps, 1))
+        throttle.update(f"training the attacker's generator: epoch {epoch + 1}/{epochs} on {n:,} images, "
+                        f"{eta(epoch + 1, epochs, time.perf_counter() - began)}", final=epoch + 1 == epochs)
     return history
 
 

@@ -13,12 +13,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .config import ConfigError, load_profile
+from .progress import PROGRESS_ENV
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BOOK_DIR = REPO_ROOT / "book"
@@ -37,6 +39,7 @@ class ChapterResult:
     chapter: str
     seconds: float
     output: Path
+    reused: bool = False  # unchanged since its last execution: the executed notebook was kept
 
 
 def chapter_sources(chapter_dir: Path = CHAPTER_DIR) -> list[Path]:
@@ -136,8 +139,13 @@ def execute_chapter(
     profile: str,
     parameters: Mapping[str, Any] | None = None,
     kernel_name: str = "python3",
+    on_progress: Callable[[str], None] | None = None,
 ) -> ChapterResult:
-    """Execute one chapter source into ``output_dir/NAME.ipynb``; raise ChapterFailed."""
+    """Execute one chapter source into ``output_dir/NAME.ipynb``; raise ChapterFailed.
+
+    ``on_progress(line)`` receives the progress lines the kernel reports while it runs
+    (:mod:`helpers.progress`: training epochs, the generator, Laplace fits, t-SNE).
+    """
     import nbformat
     import papermill as pm
 
@@ -157,7 +165,9 @@ def execute_chapter(
         input_nb = Path(tmp) / f"{source.stem}.ipynb"
         nbformat.write(_notebook_for(source), input_nb)
         partial = output_dir / f".{source.stem}.partial.ipynb"  # same folder: os.replace is atomic
+        follower = _ProgressFollower(Path(tmp) / "progress.log", on_progress)
         try:
+            follower.start()
             pm.execute_notebook(
                 str(input_nb),
                 str(partial),
@@ -166,6 +176,8 @@ def execute_chapter(
                 kernel_name=kernel_name,
                 progress_bar=False,
                 log_output=False,
+                # the kernel's start-up warning about TCP transport is noise in a local run
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
         except pm.PapermillExecutionError as exc:
             failed = output_dir / f"{source.stem}.failed.ipynb"
@@ -178,8 +190,53 @@ def execute_chapter(
         except BaseException:
             partial.unlink(missing_ok=True)  # interrupted: leave nothing half-written behind
             raise
+        finally:
+            follower.stop()
         os.replace(partial, target)
     return ChapterResult(source.stem, time.perf_counter() - start, target)
+
+
+class _ProgressFollower:
+    """Point the kernel's progress reports at a file and pass each new line on while it runs."""
+
+    def __init__(self, path: Path, on_line: Callable[[str], None] | None, poll: float = 0.5) -> None:
+        self.path, self.on_line, self.poll = path, on_line, poll
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._previous: str | None = None
+        self._offset = 0
+
+    def start(self) -> None:
+        self._previous = os.environ.get(PROGRESS_ENV)
+        self.path.touch()
+        os.environ[PROGRESS_ENV] = str(self.path)  # inherited by the kernel papermill starts
+        if self.on_line is not None:
+            self._thread = threading.Thread(target=self._follow, daemon=True)
+            self._thread.start()
+
+    def _drain(self) -> None:
+        with open(self.path, encoding="utf-8") as fh:
+            fh.seek(self._offset)
+            while True:
+                line = fh.readline()
+                if not line.endswith("\n"):
+                    break  # an incomplete line is read again next time
+                self._offset += len(line.encode("utf-8"))
+                self.on_line(line.rstrip("\n"))
+
+    def _follow(self) -> None:
+        while not self._stop.wait(self.poll):
+            self._drain()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._drain()
+        if self._previous is None:
+            os.environ.pop(PROGRESS_ENV, None)
+        else:
+            os.environ[PROGRESS_ENV] = self._previous
 
 
 def execute_chapters(
@@ -188,19 +245,37 @@ def execute_chapters(
     parameters: Mapping[str, Any] | None = None,
     build_dir: Path = DEFAULT_BUILD_DIR,
     echo=print,
+    force: bool = False,
 ) -> list[ChapterResult]:
-    """Execute chapters in order, stopping at the first failure; write timings.json."""
+    """Execute chapters in order, stopping at the first failure; write timings.json.
+
+    A chapter whose :func:`~helpers.execution_key.execution_key` (source, parameters,
+    profile, the library modules it imports, bundled data, versions) equals the one stored
+    beside its executed notebook is not executed again; ``force`` re-executes it anyway.
+    """
+    from .cache import atomic_write_text
+    from .execution_key import execution_key
+
     chapters = list(chapters)
     overrides, chapter_only = split_parameters(profile, parameters or {}, chapters)
     out_dir = build_dir / "executed"
     results: list[ChapterResult] = []
     timings_path = build_dir / "timings.json"
     for source in chapters:
-        echo(f"[{profile}] {source.stem} ...", end="", flush=True)
         mine = chapter_parameter_names(source)
-        result = execute_chapter(source, out_dir, profile,
-                                 {**overrides, **{k: v for k, v in chapter_only.items() if k in mine}})
-        echo(f" done in {result.seconds:.1f} s")
+        params = {**overrides, **{k: v for k, v in chapter_only.items() if k in mine}}
+        key = execution_key(source, profile, params)
+        key_file = out_dir / f"{source.stem}.key"
+        target = out_dir / f"{source.stem}.ipynb"
+        if not force and target.exists() and key_file.exists() and key_file.read_text().strip() == key:
+            result = ChapterResult(source.stem, 0.0, target, reused=True)
+            echo(f"[{profile}] {source.stem}: unchanged, executed notebook reused")
+        else:
+            key_file.unlink(missing_ok=True)
+            result = execute_chapter(source, out_dir, profile, params,
+                                     on_progress=lambda line, stem=source.stem: echo(f"    {stem} | {line}", flush=True))
+            atomic_write_text(key + "\n", key_file)
+            echo(f"[{profile}] {source.stem}: done in {result.seconds:.1f} s", flush=True)
         results.append(result)
         _write_timings(timings_path, profile, results)
     return results
@@ -211,6 +286,7 @@ def _write_timings(path: Path, profile: str, results: list[ChapterResult]) -> No
     payload = {
         "profile": profile,
         "chapters": {r.chapter: round(r.seconds, 2) for r in results},
+        "reused": [r.chapter for r in results if r.reused],
         "total_seconds": round(sum(r.seconds for r in results), 2),
     }
     tmp = path.with_suffix(".json.tmp")

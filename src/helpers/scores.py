@@ -29,6 +29,8 @@ from typing import Any, Callable
 import numpy as np
 from scipy.special import logsumexp
 
+from .training import predict_logits
+
 PROB_SUM_ATOL = 1e-4  # rows of a probability matrix must sum to 1 within this
 
 
@@ -169,29 +171,10 @@ def compute_scores(
 
     The model's train/eval mode is restored afterwards.
     """
-    import torch
-
-    if batch_size < 1:
-        raise ValueError(f"parameter 'batch_size' has value {batch_size!r}; allowed: an integer >= 1")
-    x = torch.as_tensor(x)
-    param = next(iter(model.parameters()), None)
-    if device is None:
-        device = param.device if param is not None else torch.device("cpu")
-    if param is not None and x.is_floating_point() and x.dtype != param.dtype:
-        x = x.to(param.dtype)  # e.g. float64 NumPy input for a float32 model
-    was_training = model.training
-    model.eval()
-    chunks = []
-    try:
-        with torch.no_grad():
-            for start in range(0, len(x), batch_size):
-                xb = x[start : start + batch_size].to(device)
-                chunks.append(model(xb).float().cpu())
-    finally:
-        model.train(was_training)
-    if not chunks:
+    logits = predict_logits(model, x, batch_size=batch_size, device=device)
+    if logits.shape[0] == 0:
         raise ValueError("parameter 'x' is empty; allowed: at least one input")
-    return scores_from_logits(torch.cat(chunks), temperature=temperature, labels=labels)
+    return scores_from_logits(logits, temperature=temperature, labels=labels)
 
 
 # ---------------------------------------------------------------- derived quantities

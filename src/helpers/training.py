@@ -30,9 +30,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .cache import ModelCache
+from .cache import ModelCache, cached_tensors, default_cache_dir
 from .config import KNOWN_DEVICES, KNOWN_OPTIMIZERS, ConfigError
 from .models import MODEL_VERSION, build_model
+from .progress import Throttle, eta
 
 ROLES = ("target", "shadow")
 EpochCallback = Callable[[int, dict[str, float]], None]
@@ -63,6 +64,7 @@ class TrainConfig:
     model_version: str = ""
     pretrained: bool = False
     cpu_threads: int = 2
+    flush_denormal: bool = True
 
     def __post_init__(self) -> None:
         if self.architecture not in MODEL_VERSION:
@@ -142,6 +144,23 @@ def _deterministic(enabled: bool, threads: int | None = None) -> Iterator[None]:
         return
     with cpu_threads(threads):
         yield from _deterministic_algorithms()
+
+
+@contextlib.contextmanager
+def flush_denormals(enabled: bool = True) -> Iterator[None]:
+    """Treat denormal floats as zero inside the block (CPU only), then restore.
+
+    Coupled weight decay shrinks weights that get no gradient towards zero until they are
+    denormal (below about 1e-38); on x86 CPUs arithmetic on denormals is many times slower,
+    and an L2 model then trains several times slower than the others. Flushing them
+    changes values below 1e-38 only, but it is still part of :class:`TrainConfig`.
+    """
+    before = torch.set_flush_denormal(False)  # returns whether the CPU supports it
+    torch.set_flush_denormal(enabled and before)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
 
 
 @contextlib.contextmanager
@@ -251,10 +270,13 @@ def train_model(
     history: list[dict[str, float]] = []
 
     rng_devices = [dev] if on_cuda else []
-    with torch.random.fork_rng(devices=rng_devices), _deterministic(not on_cuda, cfg.cpu_threads):
+    with torch.random.fork_rng(devices=rng_devices), _deterministic(not on_cuda, cfg.cpu_threads), \
+            flush_denormals(cfg.flush_denormal and not on_cuda):
         torch.manual_seed(cfg.seed + 2)  # dropout / stochastic depth
         model.train()
-        bar = tqdm(range(cfg.epochs), desc=f"{cfg.architecture} ({cfg.role}, {cfg.variant})", disable=not progress, leave=True)
+        name = f"{cfg.architecture} ({cfg.role}, {cfg.variant})"
+        bar = tqdm(range(cfg.epochs), desc=name, disable=not progress, leave=True)
+        throttle, began = Throttle(), time.perf_counter()
         for epoch in bar:
             start = time.perf_counter()
             order = torch.randperm(n, generator=shuffler).to(dev, non_blocking=True)
@@ -285,6 +307,10 @@ def train_model(
                 )
             history.append(stats)
             bar.set_postfix(loss=f"{stats['loss']:.3f}", acc=f"{stats['train_accuracy']:.3f}")
+            elapsed = time.perf_counter() - began
+            throttle.update(f"training {name}: epoch {epoch + 1}/{cfg.epochs}, {n / stats['seconds']:,.0f} images/s, "
+                            f"train accuracy {stats['train_accuracy']:.1%}, {eta(epoch + 1, cfg.epochs, elapsed)}",
+                            final=epoch + 1 == cfg.epochs)
             if callback is not None:
                 callback(epoch + 1, stats)
     model = model.to(memory_format=torch.contiguous_format)
@@ -343,14 +369,52 @@ def get_or_train(
 
 
 @torch.no_grad()
-def predict_logits(model: nn.Module, x: torch.Tensor, *, batch_size: int = 1024, device: str | torch.device | None = None) -> torch.Tensor:
-    """Logits of ``model`` (put in eval mode) on ``x``, batched; returned on the CPU."""
-    dev = next(model.parameters()).device if device is None else resolve_device(device)
+def predict_logits(model: nn.Module, x: Any, *, batch_size: int = 512, device: str | torch.device | None = None) -> torch.Tensor:
+    """Logits of ``model`` on ``x`` (tensor or array), returned on the CPU.
+
+    Batched, without autograd, image batches in the channels-last memory format (as in
+    training); the model runs in eval mode and its train / eval mode is restored afterwards.
+    """
+    if batch_size < 1:
+        raise ValueError(f"parameter 'batch_size' has value {batch_size!r}; allowed: an integer >= 1")
+    x = torch.as_tensor(x)
+    param = next(iter(model.parameters()), None)
+    if device is None:
+        dev = param.device if param is not None else torch.device("cpu")
+    else:
+        dev = resolve_device(device)
+    if param is not None and x.is_floating_point() and x.dtype != param.dtype:
+        x = x.to(param.dtype)  # e.g. float64 NumPy input for a float32 model
+    layout = torch.channels_last if x.ndim == 4 else torch.contiguous_format
+    was_training = model.training
     model.eval()
     outs = []
-    for start in range(0, x.shape[0], batch_size):
-        outs.append(model(x[start : start + batch_size].to(dev)).float().cpu())
+    try:
+        with torch.no_grad():
+            for start in range(0, x.shape[0], batch_size):
+                xb = x[start : start + batch_size].to(dev).contiguous(memory_format=layout)
+                outs.append(model(xb).float().cpu())
+    finally:
+        model.train(was_training)
     return torch.cat(outs) if outs else torch.empty(0)
+
+
+LOGITS_VERSION = "logits-1"  # bump when predict_logits changes (invalidates cached logits)
+
+
+def cached_logits(trained: "TrainedModel", x: torch.Tensor, *, cache_dir: str | None = None,
+                  device: str | torch.device | None = None) -> torch.Tensor:
+    """:func:`predict_logits` of a trained model, cached on disk.
+
+    The entry (``derived/logits-*.pt`` in the cache folder) is keyed by the model's cache
+    key and a hash of the inputs, so every chapter that scores the same model on the same
+    images, and every re-run, reads the logits instead of recomputing them.
+    """
+    x_cpu = x.detach().cpu().contiguous()
+    digest = hashlib.sha256(f"{LOGITS_VERSION}|{trained.key}|{tuple(x_cpu.shape)}|{x_cpu.dtype}".encode())
+    digest.update(x_cpu.numpy().tobytes())
+    path = default_cache_dir(cache_dir) / "derived" / f"logits-{digest.hexdigest()[:32]}.pt"
+    return cached_tensors(path, lambda: {"logits": predict_logits(trained.model, x_cpu, device=device)})["logits"]
 
 
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 1024) -> float:

@@ -1,0 +1,76 @@
+"""The runner's chapter cache: what invalidates an executed chapter, and what does not."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from helpers.execution_key import execution_key, library_modules
+from helpers.runner import execute_chapters
+
+REAL_CHAPTER = sorted((Path(__file__).resolve().parents[1] / "book" / "chapters").glob("03_*.py"))[0]
+
+
+def _fake_package(root: Path) -> Path:
+    pkg = root / "helpers"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "attacks.py").write_text("from .metrics import auroc\nfrom . import scores\n")
+    (pkg / "metrics.py").write_text("def auroc():\n    return 1\n")
+    (pkg / "scores.py").write_text("def load():\n    from .cache import read\n    return read\n")
+    (pkg / "cache.py").write_text("def read():\n    pass\n")
+    (pkg / "plots.py").write_text("import numpy\n")
+    return pkg
+
+
+def test_library_modules_follow_imports_transitively(tmp_path):
+    pkg = _fake_package(tmp_path)
+    chapter = tmp_path / "01_x.py"
+    chapter.write_text("import numpy as np\nfrom helpers.attacks import make\n")
+    assert set(library_modules(chapter, pkg)) == {"attacks", "metrics", "scores", "cache", ""}
+
+
+def test_editing_a_module_changes_the_key_of_exactly_the_chapters_that_reach_it(tmp_path):
+    pkg = _fake_package(tmp_path)
+    uses_attacks, uses_plots = tmp_path / "01_a.py", tmp_path / "02_b.py"
+    uses_attacks.write_text("from helpers.attacks import make\n")
+    uses_plots.write_text("from helpers import plots\n")
+    before = {c: execution_key(c, "digits", {}, pkg) for c in (uses_attacks, uses_plots)}
+    (pkg / "cache.py").write_text("def read():\n    return 2\n")  # reached through scores (a function-level import)
+    after = {c: execution_key(c, "digits", {}, pkg) for c in (uses_attacks, uses_plots)}
+    assert after[uses_attacks] != before[uses_attacks]
+    assert after[uses_plots] == before[uses_plots]
+
+
+def test_parameters_profile_and_source_enter_the_key(tmp_path):
+    chapter = tmp_path / REAL_CHAPTER.name
+    shutil.copy(REAL_CHAPTER, chapter)
+    base = execution_key(chapter, "quick", {})
+    assert execution_key(chapter, "quick", {}) == base
+    assert execution_key(chapter, "digits", {}) != base
+    assert execution_key(chapter, "quick", {"overrides": {"seed": 7}}) != base
+    chapter.write_text(chapter.read_text() + "\n# one more comment\n")
+    assert execution_key(chapter, "quick", {}) != base
+    assert "attacks" in library_modules(REAL_CHAPTER)
+
+
+def test_runner_reuses_an_unchanged_chapter_and_reexecutes_an_edited_one(tmp_path):
+    chapters = tmp_path / "chapters"
+    chapters.mkdir()
+    source = chapters / "01_tiny.py"
+    source.write_text('# %% tags=["parameters"]\nprofile = "digits"\n\n# %%\nfrom helpers.metrics import auroc\nx = 1\n')
+    build = tmp_path / "build"
+    lines: list[str] = []
+
+    def echo(text="", **kw):
+        lines.append(text)
+
+    first = execute_chapters([source], "digits", build_dir=build, echo=echo)
+    second = execute_chapters([source], "digits", build_dir=build, echo=echo)
+    assert not first[0].reused and second[0].reused and second[0].seconds == 0.0
+    forced = execute_chapters([source], "digits", build_dir=build, echo=echo, force=True)
+    assert not forced[0].reused
+    source.write_text(source.read_text().replace("x = 1", "x = 2"))
+    third = execute_chapters([source], "digits", build_dir=build, echo=echo)
+    assert not third[0].reused
+    assert any("reused" in line for line in lines)
