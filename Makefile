@@ -21,11 +21,12 @@ book: $(STAMP)
 	$(BIN)/python -m helpers book --profile $(PROFILE)
 
 ## make test: the unit tests, then every chapter under `quick` and a strict HTML build,
-## then the built book in headless Chromium (the tests marked `browser`)
+## then the paper's effects on the book's models (`after_book`, reusing the model cache the
+## book filled) and the built book in headless Chromium (`browser`)
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not browser"
+	$(BIN)/python -m pytest -m "not browser and not after_book"
 	$(BIN)/python -m helpers book --profile quick
-	$(BIN)/python -m pytest -m browser
+	$(BIN)/python -m pytest -m "browser or after_book"
 
 execute: $(STAMP)
 	$(BIN)/python -m helpers run --profile $(PROFILE)

@@ -1,6 +1,6 @@
 """Chapter 2 (target and shadow models) and the trained-model part of chapter 1.
 
-Runs the library the way the chapters do, under the quick profile with few epochs:
+Runs the library the way the chapters do, under the digits profile with few epochs:
 reproducibility of the accuracy table from empty caches, and the paper's theorem on the
 trained ReLU target models (scaled test inputs get near-certain scores).
 """
@@ -28,7 +28,7 @@ EPOCHS = 3  # enough to fit a little; the claims below do not depend on converge
 
 @pytest.fixture(scope="module")
 def experiments(tmp_path_factory):
-    """Two fresh quick experiments with separate empty caches and the same profile.
+    """Two fresh digits experiments with separate empty caches and the same profile.
 
     Training runs on one CPU thread (restored afterwards): on a busy machine that is much
     faster than competing for cores, and both runs use the same thread count, which the
@@ -40,7 +40,7 @@ def experiments(tmp_path_factory):
         runs = []
         for name in ("a", "b"):
             cache = tmp_path_factory.mktemp(f"cache_{name}")
-            exp = Experiment("quick", progress=False, epochs=EPOCHS, cache_dir=str(cache), device="cpu")
+            exp = Experiment("digits", progress=False, epochs=EPOCHS, cache_dir=str(cache), device="cpu")
             exp.models()  # train everything now, under the thread setting above
             runs.append(exp)
     finally:

@@ -12,6 +12,8 @@ from helpers import plots
 from helpers.evaluation import ATTACK_LABELS, AttackEvaluation
 from helpers.experiment import Experiment
 
+pytestmark = pytest.mark.after_book  # reads the quick models the book trained
+
 
 @pytest.fixture(scope="module")
 def ev():

@@ -1,6 +1,6 @@
 """Chapters 5 and 6: the calibration variants behave as the chapters say they do.
 
-A small experiment (quick profile, SalemCNN only, few epochs, temporary model cache).
+A small experiment (digits profile, SalemCNN only, few epochs, temporary model cache).
 """
 
 import numpy as np
@@ -21,7 +21,7 @@ ARCH = "salem_cnn"
 
 @pytest.fixture(scope="module")
 def ev(tmp_path_factory):
-    exp = Experiment("quick", progress=False, architectures=[ARCH], epochs=4,
+    exp = Experiment("digits", progress=False, architectures=[ARCH], epochs=4,
                      cache_dir=str(tmp_path_factory.mktemp("cache")))
     return AttackEvaluation(exp)
 

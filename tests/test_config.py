@@ -8,8 +8,9 @@ from helpers.config import ConfigError, Profile, available_profiles, load_profil
 def test_quick_profile_loads_and_is_the_embedded_default():
     cfg = load_profile("quick")
     assert cfg.name == "quick"
-    assert cfg.dataset == "digits"
-    assert "quick" in available_profiles()
+    assert cfg.dataset == "cifar10-mini"  # the bundled real images, no download
+    assert {"quick", "digits", "cifar10", "paper"} <= set(available_profiles())
+    assert load_profile("digits").dataset == "digits"
 
 
 def test_profiles_all_validate():

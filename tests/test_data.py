@@ -157,12 +157,12 @@ def test_class_selection_and_dropping():
 
 
 def test_load_dataset_follows_profile(tmp_path):
-    profile = load_profile("quick", classes=["0", "1", "2"], heldout_classes=["7"], cache_dir=str(tmp_path))
+    profile = load_profile("digits", classes=["0", "1", "2"], heldout_classes=["7"], cache_dir=str(tmp_path))
     ds = load_dataset(profile)
     assert ds.classes == ["0", "1", "2"] and ds.x.shape[-1] == profile.image_size
     held = load_heldout(profile)
     assert held is not None and held.classes == ["7"]
-    profile = load_profile("quick", heldout_classes=["7", "8"], cache_dir=str(tmp_path))
+    profile = load_profile("digits", heldout_classes=["7", "8"], cache_dir=str(tmp_path))
     assert load_dataset(profile).num_classes == 8
     with pytest.raises(ConfigError, match="share"):
-        load_dataset(load_profile("quick", classes=["0", "7"], heldout_classes=["7"]))
+        load_dataset(load_profile("digits", classes=["0", "7"], heldout_classes=["7"]))

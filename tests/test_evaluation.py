@@ -10,7 +10,7 @@ from helpers.experiment import Experiment
 
 @pytest.fixture(scope="module")
 def ev(tmp_path_factory):
-    exp = Experiment("quick", progress=False, architectures=["salem_cnn"], epochs=3,
+    exp = Experiment("digits", progress=False, architectures=["salem_cnn"], epochs=3,
                      cache_dir=str(tmp_path_factory.mktemp("cache")))
     return AttackEvaluation(exp)
 

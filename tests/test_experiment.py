@@ -28,7 +28,7 @@ SMALL = dict(
 
 @pytest.fixture
 def exp(tmp_path):
-    return Experiment("quick", progress=False, cache_dir=str(tmp_path), **SMALL)
+    return Experiment("digits", progress=False, cache_dir=str(tmp_path), **SMALL)
 
 
 def test_lazy_data_splits_and_input_sets(exp):
@@ -64,7 +64,7 @@ def test_models_are_cached_and_table_is_complete(exp, tmp_path):
     assert list(table.columns) == ["target train", "target test", "shadow train", "shadow test"]
     assert list(table.index) == ["salem_cnn"]
     assert ((table >= 0) & (table <= 1)).all().all()
-    fresh = Experiment("quick", progress=False, cache_dir=str(tmp_path), **SMALL)
+    fresh = Experiment("digits", progress=False, cache_dir=str(tmp_path), **SMALL)
     again = fresh.model("salem_cnn")
     assert again.from_cache and again.key == target.key
 
@@ -111,7 +111,7 @@ def test_salem_cnn_on_cifar10_jpeg_subset(tmp_path):
 @needs_cifar
 def test_full_cifar10_jpeg_folder_with_class_subset():
     """Decodes all 60,000 JPEGs once; data and model are cached in the default cache dir."""
-    profile = load_profile("quick").replace(
+    profile = load_profile("digits").replace(
         dataset=f"imagefolder:{CIFAR_JPG}",
         image_size=None,
         classes=["cat", "dog"],

@@ -15,7 +15,7 @@ TINY = GanSettings(steps=16, batch_size=64)
 
 @pytest.fixture()
 def exp(tmp_path):
-    return Experiment("quick", progress=False, cache_dir=str(tmp_path))
+    return Experiment("digits", progress=False, cache_dir=str(tmp_path))
 
 
 def test_generator_sees_shadow_train_only(exp, monkeypatch):

@@ -28,13 +28,13 @@ CHEAP = ["test", "permuted", "scaled", "unnormalized", "natural-patches", "print
 
 @pytest.fixture(scope="module")
 def exp():
-    return Experiment("quick", progress=False)
+    return Experiment("digits", progress=False)
 
 
-def test_quick_offers_at_least_six_sources_including_fake(exp):
+def test_digits_offers_at_least_six_sources_including_fake(exp):
     names = available_sources(exp)
     assert len(names) >= 6 and {"test", "fake", "scaled", "permuted"} <= set(names)
-    assert "heldout-classes" not in names  # quick holds no classes out
+    assert "heldout-classes" not in names  # digits holds no classes out
     assert "digits-as-images" not in names  # the target *is* the digits
     for name in names:
         assert SOURCES[name].kind_for(exp) in KINDS
@@ -88,7 +88,7 @@ def test_scale_factor_must_be_positive(exp, factor):
 
 def test_profile_scale_factor_must_be_positive():
     with pytest.raises(ConfigError, match="scale_factor"):
-        Experiment("quick", scale_factor=0.0)
+        Experiment("digits", scale_factor=0.0)
 
 
 def test_unknown_source_lists_the_available_ones(exp):
@@ -105,11 +105,11 @@ def test_unavailable_source_is_refused(exp):
 
 
 def test_same_seed_same_images_other_seed_other_images():
-    a, b = Experiment("quick", progress=False), Experiment("quick", progress=False)
+    a, b = Experiment("digits", progress=False), Experiment("digits", progress=False)
     for name in ["permuted", "natural-patches", "printed-letters", "uniform-noise"]:
         assert torch.equal(nonmember_set(a, name).x, nonmember_set(b, name).x), name
         assert not torch.equal(nonmember_set(a, name).x, nonmember_set(a, name, seed=1).x), name
-    other = Experiment("quick", progress=False, seed=7)
+    other = Experiment("digits", progress=False, seed=7)
     assert not torch.equal(nonmember_set(a, "uniform-noise").x, nonmember_set(other, "uniform-noise").x)
 
 
@@ -140,7 +140,7 @@ def test_imagefolder_source_gets_the_targets_preprocessing(tmp_path):
     folder.mkdir(parents=True)
     for i in range(12):
         Image.new("RGB", (40, 30), (255, 0, 0) if i % 2 else (0, 0, 255)).save(folder / f"{i}.png")
-    exp = Experiment("quick", progress=False, cache_dir=str(tmp_path / "cache"))
+    exp = Experiment("digits", progress=False, cache_dir=str(tmp_path / "cache"))
     with pytest.warns(UserWarning, match="fewer than n_members"):
         s = nonmember_set(exp, f"imagefolder:{tmp_path / 'mine'}")
     assert s.x.shape == (12, 1, 16, 16) and s.kind == "synthetic"
@@ -155,7 +155,7 @@ def test_imagefolder_source_gets_the_targets_preprocessing(tmp_path):
 
 
 def test_heldout_classes_source(tmp_path):
-    exp = Experiment("quick", progress=False, heldout_classes=["8", "9"], cache_dir=str(tmp_path))
+    exp = Experiment("digits", progress=False, heldout_classes=["8", "9"], cache_dir=str(tmp_path))
     assert "heldout-classes" in available_sources(exp)
     s = nonmember_set(exp, "heldout-classes")
     assert s.x.shape[0] == exp.profile.n_members and s.kind == "near-OOD"

@@ -63,7 +63,7 @@ cfg = load_profile(profile, overrides, dataset=dataset, epochs=epochs, seed=seed
 setup(cfg.seed, cfg.cpu_threads)
 exp = Experiment(cfg, progress=False)
 print(f"profile {cfg.name!r}, dataset {cfg.dataset!r}, architectures {list(cfg.architectures)}, "
-      f"{cfg.epochs} epochs, seed {cfg.seed}")
+      f"epochs {[cfg.epochs_for(a) for a in cfg.architectures]}, seed {cfg.seed}")
 
 # %% [markdown]
 # ## The threat model
@@ -165,10 +165,10 @@ models = exp.models()  # every (architecture, role) model: trained now or loaded
 arch_table = pd.DataFrame({
     arch: {
         "parameters": n_parameters(models[(arch, "target")].model),
-        "width": cfg.width,
+        "width": cfg.width_for(arch),
         "activation": models[(arch, "target")].config.activation,
         "learning rate": cfg.lr_for(arch),
-        "epochs": cfg.epochs,
+        "epochs": cfg.epochs_for(arch),
     }
     for arch in cfg.architectures
 }).T

@@ -46,6 +46,7 @@ class Profile:
 
     name: str = "custom"
     description: str = ""
+    expected_time: str = ""
     dataset: str = "digits"
     data_root: str | None = None
     download: bool = False
@@ -54,9 +55,11 @@ class Profile:
     heldout_classes: tuple[str, ...] = ()
     architectures: tuple[str, ...] = ("salem_cnn",)
     width: float = 1.0
+    widths: Mapping[str, float] = field(default_factory=dict)
     activation: str = "relu"
     optimizer: str = "adam"
     epochs: int = 30
+    epochs_per_architecture: Mapping[str, int] = field(default_factory=dict)
     batch_size: int = 64
     learning_rate: float = 1e-3
     learning_rates: Mapping[str, float] = field(default_factory=dict)
@@ -68,10 +71,20 @@ class Profile:
     n_members: int = 250
     calibration_size: int = 200
     scale_factor: float = 255.0
+    gan_steps: int = 1600
+    gan_width: int | None = None
     seed: int = 42
     device: str = "auto"
     cpu_threads: int = 2
     cache_dir: str | None = None
+
+    def epochs_for(self, architecture: str) -> int:
+        """Training epochs of one architecture (per-architecture override or the default)."""
+        return int(self.epochs_per_architecture.get(architecture, self.epochs))
+
+    def width_for(self, architecture: str) -> float:
+        """Channel-width multiplier of one architecture (per-architecture override or the default)."""
+        return float(self.widths.get(architecture, self.width))
 
     def lr_for(self, architecture: str) -> float:
         """Learning rate of one architecture (per-architecture override or the default)."""
@@ -81,6 +94,8 @@ class Profile:
         """Plain, JSON-serialisable view of the profile."""
         out = dataclasses.asdict(self)
         out["learning_rates"] = dict(self.learning_rates)
+        out["widths"] = dict(self.widths)
+        out["epochs_per_architecture"] = dict(self.epochs_per_architecture)
         for key in ("classes", "heldout_classes", "architectures"):
             if out[key] is not None:
                 out[key] = list(out[key])
@@ -104,6 +119,7 @@ def _positive(x: float) -> bool:
 _RULES: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "name": ((str,), None, "a string"),
     "description": ((str,), None, "a string"),
+    "expected_time": ((str,), None, "a string (how long the whole book takes, for `helpers profiles`)"),
     "dataset": ((str,), lambda v: len(v) > 0, "a dataset name such as 'digits', 'cifar10' or 'imagefolder:PATH'"),
     "data_root": ((str, type(None)), None, "a folder path or null"),
     "download": ((bool,), None, "true or false"),
@@ -112,9 +128,11 @@ _RULES: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "heldout_classes": ((list, tuple), None, "a list of class names (possibly empty)"),
     "architectures": ((list, tuple), lambda v: len(v) >= 1 and all(a in KNOWN_ARCHITECTURES for a in v), f"a non-empty list drawn from {list(KNOWN_ARCHITECTURES)}"),
     "width": ((int, float), lambda v: 0 < v <= 4, "a number in (0, 4] (channel-width multiplier)"),
+    "widths": ((dict,), lambda v: all(k in KNOWN_ARCHITECTURES and isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x <= 4 for k, x in v.items()), f"a mapping from architecture {list(KNOWN_ARCHITECTURES)} to a width in (0, 4]"),
     "activation": ((str,), lambda v: v in KNOWN_ACTIVATIONS, f"one of {list(KNOWN_ACTIVATIONS)}"),
     "optimizer": ((str,), lambda v: v in KNOWN_OPTIMIZERS, f"one of {list(KNOWN_OPTIMIZERS)}"),
     "epochs": ((int,), lambda v: 1 <= v <= 10_000, "an integer from 1 to 10000"),
+    "epochs_per_architecture": ((dict,), lambda v: all(k in KNOWN_ARCHITECTURES and isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= 10_000 for k, x in v.items()), f"a mapping from architecture {list(KNOWN_ARCHITECTURES)} to an integer from 1 to 10000"),
     "batch_size": ((int,), lambda v: 1 <= v <= 65_536, "an integer from 1 to 65536"),
     "learning_rate": ((int, float), lambda v: 0 < v < 10, "a number in (0, 10)"),
     "learning_rates": ((dict,), lambda v: all(k in KNOWN_ARCHITECTURES and isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x < 10 for k, x in v.items()), f"a mapping from architecture {list(KNOWN_ARCHITECTURES)} to a number in (0, 10)"),
@@ -126,6 +144,10 @@ _RULES: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "n_members": ((int,), lambda v: v >= 10, "an integer >= 10"),
     "calibration_size": ((int,), lambda v: v >= 0, "an integer >= 0"),
     "scale_factor": ((int, float), _positive, "a number > 0"),
+    "gan_steps": ((int,), lambda v: 1 <= v <= 10_000_000, "an integer from 1 to 10000000 (optimiser steps of the "
+                  "attacker's generator, the 'fake' non-member source)"),
+    "gan_width": ((int, type(None)), lambda v: v is None or 4 <= v <= 512, "null (16 for images up to 16 px, else 32) "
+                  "or an integer from 4 to 512 (base channel width of the attacker's generator)"),
     "seed": ((int,), lambda v: 0 <= v < 2**32, "an integer from 0 to 2**32 - 1"),
     "device": ((str,), lambda v: v in KNOWN_DEVICES, f"one of {list(KNOWN_DEVICES)}"),
     "cpu_threads": ((int,), lambda v: 1 <= v <= 1024, "an integer from 1 to 1024 (torch threads on the CPU; "
@@ -157,7 +179,7 @@ def validate(values: Mapping[str, Any]) -> Profile:
             value = tuple(value)
         if key in ("width", "learning_rate", "label_smoothing", "weight_decay", "temperature", "scale_factor"):
             value = float(value)
-        if key == "learning_rates":
+        if key in ("learning_rates", "widths"):
             value = {k: float(x) for k, x in value.items()}
         clean[key] = value
     if "classes" in clean and clean["classes"] is not None:
@@ -204,6 +226,8 @@ def load_profile(
 
     Keyword overrides whose value is ``None`` are ignored, so a chapter can pass its
     papermill parameters straight through (``dataset=None`` keeps the profile's dataset).
+    Overriding ``epochs`` alone sets the epochs of every architecture (it clears the
+    profile's ``epochs_per_architecture``).
     """
     if not isinstance(name, str) or not name:
         raise ConfigError(f"parameter 'profile' has value {name!r}; allowed: {available_profiles()}")
@@ -222,6 +246,8 @@ def load_profile(
         raise ConfigError(
             f"parameter 'overrides' has value {overrides!r}; allowed: a mapping of parameter: value"
         )
-    values.update(dict(overrides or {}))
-    values.update({k: v for k, v in more_overrides.items() if v is not None})
+    changes = {**dict(overrides or {}), **{k: v for k, v in more_overrides.items() if v is not None}}
+    if "epochs" in changes and "epochs_per_architecture" not in changes:
+        changes["epochs_per_architecture"] = {}  # an explicit epoch count applies to every architecture
+    values.update(changes)
     return validate(values)

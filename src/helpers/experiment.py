@@ -37,7 +37,7 @@ from .config import ConfigError, Profile, load_profile
 from .data import ImageDataset, load_dataset
 from .models import MODEL_VERSION, effective_activation
 from .splits import SPLIT_NAMES, Splits, make_splits
-from .training import ROLES, TrainConfig, TrainedModel, accuracy, get_or_train, resolve_device
+from .training import ROLES, TrainConfig, TrainedModel, cached_logits, get_or_train, resolve_device
 
 VARIANTS = ("standard", "label_smoothing", "l2")
 INPUT_SETS = SPLIT_NAMES
@@ -119,11 +119,11 @@ class Experiment:
             num_classes=self.data.num_classes,
             in_channels=self.data.in_channels,
             image_size=self.data.image_size,
-            width=p.width,
+            width=p.width_for(architecture),
             activation=effective_activation(architecture, p.activation),
             optimizer=p.optimizer,
             lr=p.lr_for(architecture),
-            epochs=p.epochs,
+            epochs=p.epochs_for(architecture),
             batch_size=p.batch_size,
             label_smoothing=ls,
             weight_decay=wd,
@@ -160,10 +160,11 @@ class Experiment:
         for arch in self.profile.architectures:
             row: dict[str, object] = {"architecture": arch}
             for role in ROLES:
-                model = self.model(arch, role, variant).model
+                trained = self.model(arch, role, variant)
                 for part in ("train", "test"):
                     x, y = self.input_set(f"{role}_{part}")
-                    row[f"{role} {part}"] = accuracy(model, x, y)
+                    logits = cached_logits(trained, x, cache_dir=self.profile.cache_dir, device=self.device)
+                    row[f"{role} {part}"] = float((logits.argmax(1) == y).float().mean())
             rows.append(row)
         table = pd.DataFrame(rows).set_index("architecture")
         table.attrs["variant"] = variant

@@ -260,7 +260,7 @@ def fake_generator(exp: "Experiment", settings: GanSettings | None = None, *, pr
     """
     from . import generator as gen_mod
 
-    settings = settings or GanSettings()
+    settings = settings or GanSettings(steps=exp.profile.gan_steps, width=exp.profile.gan_width)
     x_shadow, _ = exp.input_set("shadow_train")
     pixels = exp.data.denormalize(x_shadow).clamp(0, 1)
     gan = settings.resolved(exp.data.image_size, len(pixels))
@@ -273,6 +273,7 @@ def fake_generator(exp: "Experiment", settings: GanSettings | None = None, *, pr
         "channels": exp.data.in_channels,
         "image_size": exp.data.image_size,
         "seed": seed,
+        "cpu_threads": exp.profile.cpu_threads,
         **gan,
     }
     key = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:24]
@@ -287,7 +288,7 @@ def fake_generator(exp: "Experiment", settings: GanSettings | None = None, *, pr
         print(f"training the attacker's generator ({gan['kind']}, {gan['epochs']} epochs on "
               f"{len(pixels)} shadow-train images) ...", flush=True)
     start = time.perf_counter()
-    trained, history = gen_mod.train_gan(pixels, seed=seed, device=exp.device, **gan)
+    trained, history = gen_mod.train_gan(pixels, seed=seed, device=exp.device, cpu_threads=exp.profile.cpu_threads, **gan)
     seconds = time.perf_counter() - start
     trained = trained.to("cpu").eval()
     meta = {
@@ -467,12 +468,12 @@ register(SourceSpec("stl10", _ood_kind,
                     "STL-10 test images without the class 'monkey', in the target's preprocessing.",
                     _build_torchvision("stl10"), available=_torchvision_present("stl10")))
 register(SourceSpec("natural-patches", _ood_kind,
-                    "Random crops of scikit-learn's two bundled photos (a temple in China, a flower), "
-                    "an offline stand-in for natural-image datasets.",
+                    "Random crops of scikit-learn's two bundled photos (a temple in China, a flower): "
+                    "an offline stand-in for other natural-image datasets such as STL-10 or AFHQ.",
                     _build_patches))
 register(SourceSpec("printed-letters", lambda exp: "near-OOD" if _is_digits(exp) else "far-OOD",
-                    "Printed letters rendered with PIL's built-in font: glyphs like the digits, but printed "
-                    "and of other classes.",
+                    "Printed letters rendered with PIL's built-in font (white on black): an offline far-OOD "
+                    "stand-in for photographs, a near-OOD one for handwritten digits.",
                     _build_letters))
 register(SourceSpec("uniform-noise", "far-OOD", "Pixels drawn uniformly from [0, 1], then normalised like the target.",
                     _build_noise))
