@@ -1,7 +1,8 @@
 """Chapter 2 through the runner, cold (empty model cache) and warm (same cache again).
 
 Cold, the chapter trains every target and shadow model of the profile; warm, it loads
-them from the cache and only evaluates. Both runs use a fresh temporary cache folder
+them from the cache and only evaluates (re-executed with ``--force``, since the runner
+would otherwise reuse the executed notebook of an unchanged chapter). Both runs use a fresh temporary cache folder
 (``HELPERS_CACHE_DIR``) and a temporary build folder, so neither the repository's cache
 nor ``book/_build`` is touched. Run from the repository root::
 
@@ -47,7 +48,8 @@ def main() -> None:
         cache, build = Path(tmp) / "cache", Path(tmp) / "build"
         cold = run_chapter(args.profile, cache, build, extra)
         n_models = len(list((cache / "models").glob("*.pt"))) if (cache / "models").is_dir() else 0
-        warm = run_chapter(args.profile, cache, build, extra)
+        # --force: re-execute the chapter (the runner would otherwise reuse its executed notebook)
+        warm = run_chapter(args.profile, cache, build, extra + ["--force"])
     print(f"chapter 2, profile {args.profile!r}: {n_models} models trained and cached")
     print(f"cold (empty cache): {cold:7.1f} s")
     print(f"warm (same cache):  {warm:7.1f} s")

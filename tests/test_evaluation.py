@@ -57,3 +57,19 @@ def test_bad_variant_and_missing_source_are_named(ev):
         ev.scores("salem_cnn", "target", "dropout", "target_members")
     with pytest.raises(ConfigError, match="'nonmember_x' is missing"):
         ev.evaluate("salem_cnn", "standard", source="svhn")
+
+
+def test_reports_are_stored_and_served_to_a_later_evaluation(tmp_path):
+    """A second evaluation of the same models and inputs (another chapter, a re-run) reads
+    the stored table: the same numbers, and no attack is fitted again."""
+    import pandas as pd
+
+    exp = Experiment("digits", progress=False, architectures=["salem_cnn"], epochs=3, cache_dir=str(tmp_path))
+    first = AttackEvaluation(exp).evaluate("salem_cnn", "temperature")
+    again = AttackEvaluation(exp)
+    second = again.evaluate("salem_cnn", "temperature")
+    pd.testing.assert_frame_equal(first, second, check_dtype=False)
+    assert not again._attacks  # nothing was refitted
+    other_rule = AttackEvaluation(exp, rule="paper").evaluate("salem_cnn", "temperature")
+    assert list((tmp_path / "derived").glob("report-*.json")) and len(list((tmp_path / "derived").glob("report-*.json"))) == 2
+    assert other_rule.shape == first.shape

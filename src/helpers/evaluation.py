@@ -21,6 +21,7 @@ Variants (each applied identically to target and shadow, as the attacker knows t
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any, Sequence
 
 import numpy as np
@@ -28,7 +29,7 @@ import pandas as pd
 import torch
 
 from .attacks import Attack, make_attacks
-from .cache import cached_tensors
+from .cache import atomic_write_text, cached_tensors
 from .calibration import LaplacePredictor, expected_calibration_error, laplace_last_layer, overconfidence_error
 from .config import ConfigError
 from .experiment import VARIANTS as TRAINING_VARIANTS
@@ -41,6 +42,7 @@ from .training import cached_logits
 POST_HOC_VARIANTS = ("temperature", "laplace")
 ALL_VARIANTS = ("standard", "label_smoothing", "laplace", "temperature", "l2")
 ATTACK_NAMES = ("entropy", "max_score", "top3")
+REPORT_VERSION = "report-1"  # bump when attacks or metrics change (invalidates cached reports)
 SCORES_VERSION = "scores-1"  # bump when scoring changes (invalidates cached scores)
 LAPLACE_SETTINGS = "last-layer kron, prior by gridsearch on the calibration split, probit"
 
@@ -87,10 +89,14 @@ class AttackEvaluation:
         return self._laplace[key]
 
     def _predictor_key(self, architecture: str, role: str, variant: str) -> str:
-        """What the Laplace predictive depends on: the standard model's cache key, the
-        splits, the seed and the fit's settings."""
-        parts = [SCORES_VERSION, self.exp.model(architecture, role, "standard").key, variant,
-                 self.exp.splits.key(), str(self.exp.profile.seed), LAPLACE_SETTINGS]
+        """What a variant's predictions depend on: the trained model's cache key, and the
+        temperature, or (Laplace) the splits, the seed and the fit's settings."""
+        training_variant = variant if variant in TRAINING_VARIANTS else "standard"
+        parts = [SCORES_VERSION, self.exp.model(architecture, role, training_variant).key, variant]
+        if variant == "temperature":
+            parts.append(repr(self.exp.profile.temperature))
+        if variant == "laplace":
+            parts += [self.exp.splits.key(), str(self.exp.profile.seed), LAPLACE_SETTINGS]
         return "|".join(parts)
 
     def predict_scores(self, architecture: str, role: str, variant: str, x: torch.Tensor) -> Scores:
@@ -159,14 +165,39 @@ class AttackEvaluation:
                               "allowed: tensors of that source (only 'test' is built in)")
         key = (architecture, variant, source)
         if key not in self._reports:
-            members = self.scores(architecture, "target", variant, "target_members")
-            if source == "test":
-                nonmembers = self.scores(architecture, "target", variant, "target_nonmembers")
-            else:
-                nonmembers = self.scores(architecture, "target", variant, f"source:{source}", nonmember_x)
-            self._reports[key] = evaluate_attacks(self.fitted_attacks(architecture, variant), members, nonmembers,
-                                                  architecture=architecture, variant=variant, source=source)
+            self._reports[key] = self._cached_report(architecture, variant, source, nonmember_x)
         return self._reports[key].copy()
+
+    def _cached_report(self, architecture: str, variant: str, source: str,
+                       nonmember_x: torch.Tensor | None) -> pd.DataFrame:
+        """:meth:`evaluate`'s table, computed once and stored (``derived/report-*.json``)
+        under the target's and shadow's predictor keys, the splits, the non-members' hash,
+        the attacks, the tie rule and the seed: the attack fits and bootstraps of one chapter
+        serve every later chapter and re-run."""
+        digest = hashlib.sha256("|".join([
+            REPORT_VERSION, self._predictor_key(architecture, "target", variant),
+            self._predictor_key(architecture, "shadow", variant), self.exp.splits.key(), self.exp.data.key(),
+            source, ",".join(self.attack_names), self.rule, str(self.exp.profile.seed)]).encode())
+        if nonmember_x is not None and source != "test":
+            x_cpu = nonmember_x.detach().cpu().contiguous()
+            digest.update(repr(tuple(x_cpu.shape)).encode())
+            digest.update(x_cpu.numpy().tobytes())
+        path = self.exp.cache_dir / "derived" / f"report-{digest.hexdigest()[:32]}.json"
+        if path.is_file():
+            try:
+                return pd.DataFrame(json.loads(path.read_text(encoding="utf-8")))
+            except ValueError:
+                path.unlink(missing_ok=True)  # unreadable: computed again below
+        members = self.scores(architecture, "target", variant, "target_members")
+        if source == "test":
+            nonmembers = self.scores(architecture, "target", variant, "target_nonmembers")
+        else:
+            nonmembers = self.scores(architecture, "target", variant, f"source:{source}", nonmember_x)
+        report = evaluate_attacks(self.fitted_attacks(architecture, variant), members, nonmembers,
+                                  architecture=architecture, variant=variant, source=source)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(json.dumps(report.to_dict(orient="records"), default=float), path)
+        return report
 
     # -------------------------------------------------------------- model tables
     def model_metrics(self, architecture: str, variant: str = "standard") -> dict[str, float]:

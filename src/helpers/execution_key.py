@@ -16,6 +16,8 @@ import hashlib
 import json
 import platform
 import sys
+from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -66,6 +68,13 @@ def _relative_imports(tree: ast.AST, module: str, is_package: bool) -> set[str]:
     return found
 
 
+@lru_cache(maxsize=None)
+def _reached_from(path: str, mtime_ns: int, size: int, name: str, package: str) -> frozenset[str]:
+    """Modules of ``package`` that the module file ``path`` imports (memoised per file version)."""
+    tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    return frozenset(_relative_imports(tree, name, path.endswith("__init__.py")) | _imports_of_chapter(tree, package))
+
+
 def library_modules(source: Path, package_dir: Path = PACKAGE_DIR) -> dict[str, Path]:
     """Every module of the library a chapter reaches through its imports, by name."""
     package = package_dir.name
@@ -77,9 +86,8 @@ def library_modules(source: Path, package_dir: Path = PACKAGE_DIR) -> dict[str, 
         if path is None or name in seen:
             continue
         seen[name] = path
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        reached = _relative_imports(tree, name, path.name == "__init__.py") | _imports_of_chapter(tree, package)
-        pending |= reached - set(seen)
+        st = path.stat()
+        pending |= _reached_from(str(path), st.st_mtime_ns, st.st_size, name, package) - set(seen)
     return dict(sorted(seen.items()))
 
 
@@ -106,11 +114,9 @@ def execution_key(source: Path, profile: str, parameters: Mapping[str, Any],
         add(f"module {name}", path.read_bytes())
     manifest = package_dir / "bundled" / "cifar10-mini.json"
     add("bundled", manifest.read_bytes() if manifest.is_file() else b"")
-    try:
-        import torch
-
-        torch_version = torch.__version__
-    except ImportError:  # pragma: no cover - torch is a dependency
+    try:  # the installed version, without importing torch (seconds)
+        torch_version = metadata.version("torch")
+    except metadata.PackageNotFoundError:  # pragma: no cover - torch is a dependency
         torch_version = "none"
     add("versions", f"{sys.version}|{platform.machine()}|{torch_version}".encode())
     return digest.hexdigest()
