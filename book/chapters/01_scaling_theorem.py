@@ -71,9 +71,11 @@ print(f"profile {cfg.name!r}, seed {cfg.seed}")
 # least some threshold $\tau < 1$ (or, equivalently for our purpose, whenever the entropy of
 # $s(x)$ is below some positive threshold).
 #
-# **Theorem (after Hintersdorf et al., 2022, Theorem 1).** For almost every input
-# $x \in \mathbb{R}^m$ there is an $\alpha_0$ such that every scaled copy $\alpha x$ with
-# $\alpha > \alpha_0$ is called a member.
+# **Theorem (after Hintersdorf et al., 2022, Theorem 1; the condition is Hein et al.'s,
+# CVPR 2019).** Suppose that on every unbounded linear region of $f$ (defined in the
+# proof) the matrix $A$ of the affine map $f(z) = Az + b$ has pairwise distinct rows. Then
+# for almost every input $x \in \mathbb{R}^m$ there is an $\alpha_0$ such that every scaled
+# copy $\alpha x$ with $\alpha > \alpha_0$ is called a member.
 #
 # **Proof.** Each ReLU unit is affine on either side of a hyperplane, so $f$ is affine on
 # each cell of a partition of $\mathbb{R}^m$ into finitely many convex polytopes (its
@@ -85,19 +87,28 @@ print(f"profile {cfg.name!r}, seed {cfg.seed}")
 #
 # $$ f_k(\alpha x) - f_j(\alpha x) = \alpha\,(a_k - a_j)^\top x + (b_k - b_j), $$
 #
-# a straight line in $\alpha$. Unless two entries of $Ax$ tie for the largest value (a
-# set of inputs of measure zero), one class $k$ has a strictly positive slope against
-# every other class, all gaps to $k$ grow without bound, and
+# a straight line in $\alpha$. Two entries of $Ax$ can tie for the largest value only if
+# $x$ lies on the hyperplane $(a_k - a_j)^\top x = 0$ for two distinct rows $a_k \ne a_j$
+# (the condition), and finitely many regions give finitely many such hyperplanes: a set
+# of measure zero. Off it, one class $k$ has a strictly positive slope against every other
+# class, all gaps to $k$ grow without bound, and
 # $s_k(\alpha x) = 1 / \bigl(1 + \sum_{j\ne k} e^{-(f_k - f_j)}\bigr) \to 1$. The maximum
 # score passes any $\tau < 1$ and the entropy falls below any positive threshold. $\square$
 #
-# Two remarks. First, nothing in the proof mentions training data: the score of a scaled
+# The condition is not a formality. If every unit of some hidden layer is inactive on an
+# unbounded region (a "dead" region), then $A = 0$ there: the logits are constant on a cone
+# of positive measure, and the maximum score never moves however far the input is scaled.
+# Small networks can have such regions; trained image classifiers rarely do in the
+# directions of real inputs, which is what the experiments below measure.
+#
+# Three remarks. First, nothing in the proof mentions training data: the score of a scaled
 # input says nothing about membership. Second, the proof needs the network to be
 # *asymptotically linear along rays*. Activations such as SiLU ($t\,\sigma(t)$) are not piecewise
 # affine, but they approach $t$ for large $t$ and $0$ for very negative $t$, so we should
 # expect the same behaviour in practice. A bounded activation such as $\tanh$ is different:
 # the last hidden layer is then bounded, so the logits are bounded, and the maximum score
-# stays below one along most rays.
+# stays below one along most rays. Third, the statement is about the limit: how large
+# $\alpha$ must be depends on the input and the network.
 
 # %% [markdown]
 # ## A classifier we can draw
