@@ -373,7 +373,7 @@ styled_percent(agree_table, digits=1)
 # For the generator's samples, all three attacks agree on "member" for
 # {glue:text}`ch4_agree_fake` of the images. Scores such as these are what a prediction API
 # returns for its own training images, so a user who trusts them would conclude that these
-# images (a letter, a shuffled image, a made-up digit) were used to train the model.
+# images (a letter, a shuffled image, a generated image) were used to train the model.
 #
 # ## The theorem, on real models
 #
