@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
+import numpy as np
 import torch
 
 CACHE_ENV = "HELPERS_CACHE_DIR"
@@ -73,6 +74,16 @@ def default_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     if repo is not None:
         return repo / ".cache" / "helpers"
     return HOME_CACHE.expanduser()
+
+
+def fingerprint(x: Any) -> str:
+    """Short content hash of an array / tensor (shape, dtype and bytes)."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    a = np.ascontiguousarray(np.asarray(x))
+    h = hashlib.sha256(f"{a.shape}|{a.dtype}".encode())
+    h.update(a.tobytes())
+    return h.hexdigest()[:16]
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

@@ -26,6 +26,7 @@ import pandas as pd
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax
 
+from .cache import fingerprint  # noqa: F401  (part of this module's API)
 from .scores import check_probs
 from .progress import report
 
@@ -151,16 +152,6 @@ class TemperatureScaler:
 
 
 # ------------------------------------------------------------------ last-layer Laplace
-def fingerprint(x: Any) -> str:
-    """Short content hash of an array / tensor (shape, dtype and bytes)."""
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    a = np.ascontiguousarray(np.asarray(x))
-    h = hashlib.sha256(f"{a.shape}|{a.dtype}".encode())
-    h.update(a.tobytes())
-    return h.hexdigest()[:16]
-
-
 def _row_hashes(x: Any) -> set[bytes]:
     if hasattr(x, "detach"):
         x = x.detach().cpu().numpy()

@@ -10,7 +10,7 @@ import torch
 from sklearn.manifold import TSNE
 from sklearn.metrics import silhouette_score
 
-from .cache import cached_tensors, default_cache_dir
+from .cache import cached_tensors, default_cache_dir, fingerprint
 from .progress import report
 
 
@@ -37,9 +37,8 @@ def tsne_2d(features: np.ndarray, seed: int, perplexity: float = 30.0, cache_dir
     settings, so a chapter re-run, or another chapter embedding the same features, reuses it.
     """
     features = np.ascontiguousarray(features, dtype=np.float32)
-    digest = hashlib.sha256(f"{TSNE_VERSION}|{seed}|{perplexity}|{features.shape}".encode())
-    digest.update(features.tobytes())
-    path = default_cache_dir(cache_dir) / "derived" / f"tsne-{digest.hexdigest()[:24]}.pt"
+    key = hashlib.sha256(f"{TSNE_VERSION}|{seed}|{perplexity}|{fingerprint(features)}".encode()).hexdigest()
+    path = default_cache_dir(cache_dir) / "derived" / f"tsne-{key[:24]}.pt"
 
     def build() -> dict:
         report(f"t-SNE of {len(features):,} feature vectors ...")

@@ -29,7 +29,7 @@ import pandas as pd
 import torch
 
 from .attacks import Attack, make_attacks
-from .cache import atomic_write_text, cached_tensors
+from .cache import atomic_write_text, cached_tensors, fingerprint
 from .calibration import LaplacePredictor, expected_calibration_error, laplace_last_layer, overconfidence_error
 from .config import ConfigError
 from .experiment import VARIANTS as TRAINING_VARIANTS
@@ -115,11 +115,8 @@ class AttackEvaluation:
             logits = cached_logits(trained, x, cache_dir=self.exp.profile.cache_dir, device=device)
             temperature = self.exp.profile.temperature if variant == "temperature" else 1.0
             return scores_from_logits(logits.numpy(), temperature=temperature)
-        digest = hashlib.sha256(self._predictor_key(architecture, role, variant).encode())
-        x_cpu = x.detach().cpu().contiguous()
-        digest.update(repr(tuple(x_cpu.shape)).encode())
-        digest.update(x_cpu.numpy().tobytes())
-        path = self.exp.cache_dir / "derived" / f"laplace-{digest.hexdigest()[:32]}.pt"
+        key = hashlib.sha256(f"{self._predictor_key(architecture, role, variant)}|{fingerprint(x)}".encode())
+        path = self.exp.cache_dir / "derived" / f"laplace-{key.hexdigest()[:32]}.pt"
         stored = cached_tensors(path, lambda: {
             "probs": torch.from_numpy(self.laplace(architecture, role).predict_proba(x.to(device)))})
         return scores_from_probs(stored["probs"].numpy())
@@ -177,11 +174,8 @@ class AttackEvaluation:
         digest = hashlib.sha256("|".join([
             REPORT_VERSION, self._predictor_key(architecture, "target", variant),
             self._predictor_key(architecture, "shadow", variant), self.exp.splits.key(), self.exp.data.key(),
-            source, ",".join(self.attack_names), self.rule, str(self.exp.profile.seed)]).encode())
-        if nonmember_x is not None and source != "test":
-            x_cpu = nonmember_x.detach().cpu().contiguous()
-            digest.update(repr(tuple(x_cpu.shape)).encode())
-            digest.update(x_cpu.numpy().tobytes())
+            source, ",".join(self.attack_names), self.rule, str(self.exp.profile.seed),
+            fingerprint(nonmember_x) if nonmember_x is not None and source != "test" else ""]).encode())
         path = self.exp.cache_dir / "derived" / f"report-{digest.hexdigest()[:32]}.json"
         if path.is_file():
             try:

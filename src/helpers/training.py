@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .cache import ModelCache, cached_tensors, default_cache_dir
+from .cache import ModelCache, cached_tensors, default_cache_dir, fingerprint
 from .config import KNOWN_DEVICES, KNOWN_OPTIMIZERS, ConfigError
 from .models import MODEL_VERSION, build_model
 from .progress import Throttle, eta
@@ -411,9 +411,8 @@ def cached_logits(trained: "TrainedModel", x: torch.Tensor, *, cache_dir: str | 
     images, and every re-run, reads the logits instead of recomputing them.
     """
     x_cpu = x.detach().cpu().contiguous()
-    digest = hashlib.sha256(f"{LOGITS_VERSION}|{trained.key}|{tuple(x_cpu.shape)}|{x_cpu.dtype}".encode())
-    digest.update(x_cpu.numpy().tobytes())
-    path = default_cache_dir(cache_dir) / "derived" / f"logits-{digest.hexdigest()[:32]}.pt"
+    key = hashlib.sha256(f"{LOGITS_VERSION}|{trained.key}|{fingerprint(x_cpu)}".encode()).hexdigest()
+    path = default_cache_dir(cache_dir) / "derived" / f"logits-{key[:32]}.pt"
     return cached_tensors(path, lambda: {"logits": predict_logits(trained.model, x_cpu, device=device)})["logits"]
 
 
