@@ -93,3 +93,41 @@ def test_defences_lower_the_auroc_of_entropy_and_max_score(ev, variant):
         base, var = _report(ev, arch), _report(ev, arch, variant)
         for attack in ("entropy", "max_score"):
             assert var.loc[attack, "auroc"] < base.loc[attack, "auroc"], (arch, variant, attack)
+
+
+@pytest.fixture(scope="module")
+def study(ev):
+    from helpers.reference_attacks import RankTest
+    from helpers.reference_study import ReferenceStudy
+
+    own = {"rank test, own class": lambda: RankTest(label_mode="own_top_class")}
+    return ReferenceStudy(ev, ev.exp.profile.architectures[0], n_queries=500, label_only=False,
+                          extra_reference_attacks=own)
+
+
+def test_chapter8_scaled_inputs_fool_fixed_variance_lira_not_per_example_lira(study):
+    """Chapter 8's prediction from the scaling theorem, at a 5 % threshold set in-distribution."""
+    from helpers.audit import clopper_pearson, threshold_at_fpr
+
+    x = study.query_set("test").x * 100.0
+    scores = study.score_inputs(x, attacks=["LiRA", "LiRA, fixed variance", "max score"])
+    cal = study.scores("calibration")
+    fpr = {a: float(np.mean(s >= threshold_at_fpr(cal[a], 0.05))) for a, s in scores.items()}
+    n = len(x)
+    assert clopper_pearson(round(fpr["LiRA, fixed variance"] * n), n)[0] > 0.5, fpr
+    assert clopper_pearson(round(fpr["max score"] * n), n)[0] > 0.9, fpr
+    assert clopper_pearson(round(fpr["LiRA"] * n), n)[0] < 0.1, fpr
+
+
+def test_chapter8_target_class_breaks_the_rank_test_on_test_images(study):
+    """Reading the references at the target's own top class biases the rank test upwards;
+    reading every model at its own top class keeps it near its level on test images."""
+    from helpers.audit import clopper_pearson
+
+    alpha = 1 / (study.refs.n_references + 1)
+    s = study.scores("test")
+    n = len(s["rank test"])
+    k_target = int(np.sum(s["rank test"] >= 1 - alpha - 1e-12))
+    k_own = int(np.sum(s["rank test, own class"] >= 1 - alpha - 1e-12))
+    assert clopper_pearson(k_target, n)[0] > alpha, (k_target, n, alpha)
+    assert clopper_pearson(k_own, n)[0] <= alpha, (k_own, n, alpha)

@@ -73,6 +73,7 @@ class Profile:
     scale_factor: float = 255.0
     gan_steps: int = 1600
     gan_width: int | None = None
+    n_references: int = 16
     seed: int = 42
     device: str = "auto"
     cpu_threads: int = 2
@@ -148,6 +149,8 @@ _RULES: dict[str, tuple[tuple[type, ...], Any, str]] = {
                   "attacker's generator, the 'fake' non-member source)"),
     "gan_width": ((int, type(None)), lambda v: v is None or 4 <= v <= 512, "null (16 for images up to 16 px, else 32) "
                   "or an integer from 4 to 512 (base channel width of the attacker's generator)"),
+    "n_references": ((int,), lambda v: 2 <= v <= 1024, "an integer from 2 to 1024 (reference models per "
+                     "architecture for the reference-model attacks of chapter 8)"),
     "seed": ((int,), lambda v: 0 <= v < 2**32, "an integer from 0 to 2**32 - 1"),
     "device": ((str,), lambda v: v in KNOWN_DEVICES, f"one of {list(KNOWN_DEVICES)}"),
     "cpu_threads": ((int,), lambda v: 1 <= v <= 1024, "an integer from 1 to 1024 (torch threads on the CPU; "

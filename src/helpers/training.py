@@ -36,6 +36,7 @@ from .models import MODEL_VERSION, build_model
 from .progress import Throttle, eta
 
 ROLES = ("target", "shadow")
+MODEL_ROLES = ROLES + ("reference",)  # reference models: helpers.reference_models
 EpochCallback = Callable[[int, dict[str, float]], None]
 
 
@@ -73,8 +74,8 @@ class TrainConfig:
             object.__setattr__(self, "model_version", MODEL_VERSION[self.architecture])
         if self.optimizer not in KNOWN_OPTIMIZERS:
             raise ConfigError(f"parameter 'optimizer' has value {self.optimizer!r}; allowed: one of {list(KNOWN_OPTIMIZERS)}")
-        if self.role not in ROLES:
-            raise ConfigError(f"parameter 'role' has value {self.role!r}; allowed: one of {list(ROLES)}")
+        if self.role not in MODEL_ROLES:
+            raise ConfigError(f"parameter 'role' has value {self.role!r}; allowed: one of {list(MODEL_ROLES)}")
         checks = (
             ("epochs", self.epochs, self.epochs >= 1, "an integer >= 1"),
             ("batch_size", self.batch_size, self.batch_size >= 1, "an integer >= 1"),
