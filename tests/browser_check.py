@@ -152,6 +152,30 @@ async ([widgetSelector, failureTexts, timeoutMs]) => {
     await Promise.race([MathJax.startup.promise, sleep(Math.max(0, deadline - Date.now()))]);
   }
   const describe = (el) => el.getAttribute('src') || el.currentSrc || el.outerHTML.slice(0, 80);
+  // Tables, figures and code must fit the content column or scroll inside their own box.
+  const article = document.querySelector('.bd-article') || document.querySelector('main');
+  const overflow = [];
+  if (article) {
+    const limit = article.getBoundingClientRect().right + 1;
+    for (const el of article.querySelectorAll('table, img, pre, svg')) {
+      const box = el.getBoundingClientRect();
+      if (box.width === 0 || box.right <= limit) continue;
+      let verdict = 'runs past the right edge of the page';
+      for (let a = el.parentElement; a && a !== article.parentElement; a = a.parentElement) {
+        const mode = getComputedStyle(a).overflowX;
+        if (mode === 'auto' || mode === 'scroll') {
+          if (a.getBoundingClientRect().right <= limit) verdict = null;
+          break;
+        }
+        if (mode === 'hidden' || mode === 'clip') { verdict = 'is cut off'; break; }
+      }
+      if (verdict) {
+        const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '');
+        overflow.push(`${name} (${Math.round(box.width)} px wide, ends at ${Math.round(box.right)} px,`
+                      + ` the column at ${Math.round(limit)} px) ${verdict}`);
+      }
+    }
+  }
   return {
     images: [...document.images].map((img) => ({
       src: describe(img), ok: img.complete && img.naturalWidth > 0,
@@ -166,6 +190,7 @@ async ([widgetSelector, failureTexts, timeoutMs]) => {
         failure: failureTexts.filter((t) => text.includes(t)),
       };
     }),
+    overflow: overflow,
     mathSource: mathNodes().length,
     mathTypeset: document.querySelectorAll('mjx-container').length,
     mathErrors: document.querySelectorAll('mjx-merror').length,
@@ -293,6 +318,8 @@ def _try_sliders(page, result: PageResult) -> None:
 
 
 def _judge(result: PageResult, state: dict) -> None:
+    for finding in state.get("overflow", []):
+        result.problems.append(f"wider than the content column: {finding}")
     result.images = len(state["images"])
     for img in state["images"]:
         if not img["ok"]:

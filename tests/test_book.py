@@ -84,4 +84,21 @@ def test_chapter_takes_profile_overrides(source):
     from helpers.runner import chapter_parameter_names
 
     assert {"profile", "overrides"} <= chapter_parameter_names(source)
-    assert re.search(r"load_profile\(profile, overrides", source.read_text())
+    assert re.search(r"load_profile\(\s*profile,\s*overrides", source.read_text())
+
+
+MAX_CODE_LINE = 88  # what the book's content column shows without scrolling
+
+
+@pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.stem)
+def test_code_lines_fit_the_page(source):
+    """Code cells are read on the page: no line longer than MAX_CODE_LINE characters."""
+    nb = jupytext.read(source)
+    long = [
+        f"cell {i}: {line[:60]}... ({len(line)} characters)"
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        for line in cell.source.splitlines()
+        if len(line) > MAX_CODE_LINE
+    ]
+    assert not long, f"{source.name}: code lines over {MAX_CODE_LINE} characters:\n" + "\n".join(long)

@@ -155,3 +155,26 @@ def test_the_checker_reports_a_broken_image_and_a_missing_script(built_book, chr
     assert re.search(rf"image not loaded: \S*{re.escape(image.name)}", problems), problems
     assert re.search(r"HTTP 404 for \S*/_static/widgets/embed-amd\.js", problems), problems
     assert "not rendered" in problems, problems
+
+
+_WIDE = ('<table id="break-wide" style="display: table; max-width: none; width: 3000px">'
+         '<tr><td>a table far wider than the page</td></tr></table>'
+         '<div style="overflow: hidden"><pre id="break-clipped" style="width: 3000px; overflow: visible">'
+         'a code line that the page cuts off</pre></div>')
+
+
+def test_the_checker_reports_a_table_that_overflows_and_code_that_is_cut_off(built_book, chromium,
+                                                                             pages, tmp_path):
+    copy = tmp_path / "html"
+    shutil.copytree(built_book, copy)
+    target = next(p for p in pages if p.startswith("chapters/"))
+    page = copy / target
+    html = page.read_text()
+    marker = re.search(r'<article class="bd-article"[^>]*>', html)
+    assert marker, "no article element to put the wide table into"
+    page.write_text(html[: marker.end()] + _WIDE + html[marker.end():])
+
+    report = browser_check.check_book(copy, [target], None, chromium)
+    problems = "\n".join(report.pages[target].problems)
+    assert re.search(r"table#break-wide .* runs past the right edge", problems), problems
+    assert re.search(r"pre#break-clipped .* is cut off", problems), problems

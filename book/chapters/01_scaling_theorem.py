@@ -27,7 +27,7 @@
 #   and why the bounded activation behaves differently.
 
 # %% tags=["remove-cell"]
-# Setup: installs the project when this notebook runs in Google Colab; does nothing elsewhere.
+# Setup: installs the project in Google Colab; does nothing elsewhere.
 import importlib.util
 import os
 import subprocess
@@ -36,8 +36,13 @@ import sys
 REPO_URL = "https://github.com/mia-overconfidence/trust-prediction-scores-book"
 IN_COLAB = "google.colab" in sys.modules
 if IN_COLAB and importlib.util.find_spec("helpers") is None:
-    subprocess.run(["git", "clone", "--depth", "1", REPO_URL, "/content/book"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/book[laplace]"], check=True)
+    subprocess.run(
+        ["git", "clone", "--depth", "1", REPO_URL, "/content/book"], check=True
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "-e", "/content/book[laplace]"],
+        check=True,
+    )
     sys.path.insert(0, "/content/book/src")
     os.chdir("/content/book/book/chapters")
 
@@ -45,7 +50,8 @@ if IN_COLAB and importlib.util.find_spec("helpers") is None:
 profile = "quick"  # name of a file in book/profiles/
 seed = None  # None keeps the profile's seed
 n_directions = 500  # random directions probed in the 2-D experiment
-overrides = {}  # any other profile parameter, e.g. {"epochs": 10} (used by the image-classifier section)
+# any other profile parameter, e.g. {"epochs": 10} (for the image-classifier section)
+overrides = {}
 
 # %%
 import matplotlib.pyplot as plt
@@ -121,7 +127,10 @@ print(f"profile {cfg.name!r}, seed {cfg.seed}")
 x_toy, y_toy = toy.make_blobs_2d(n=600, seed=cfg.seed)
 activations = ["relu", "leaky_relu", "silu", "tanh"]
 toy_models = {a: toy.train_toy(a, x_toy, y_toy, seed=cfg.seed) for a in activations}
-toy_accuracy = {a: float((m(x_toy).argmax(1) == y_toy).float().mean()) for a, m in toy_models.items()}
+toy_accuracy = {
+    a: float((m(x_toy).argmax(1) == y_toy).float().mean())
+    for a, m in toy_models.items()
+}
 pd.Series(toy_accuracy, name="training accuracy").to_frame().style.format("{:.1%}")
 
 # %% [markdown]
@@ -135,10 +144,14 @@ map_scales = [1, 10, 100]
 fig, axes = plt.subplots(2, len(map_scales), figsize=(10, 6.6), constrained_layout=True)
 for row, activation in enumerate(["relu", "tanh"]):
     for col, scale in enumerate(map_scales):
-        grid = toy.score_map(toy_models[activation], extent=5.0, resolution=160, scale=scale)
+        grid = toy.score_map(
+            toy_models[activation], extent=5.0, resolution=160, scale=scale
+        )
         mesh = plots.plot_score_map(
-            axes[row, col], grid,
-            points=x_toy.numpy() if scale == 1 else None, labels=y_toy.numpy(),
+            axes[row, col],
+            grid,
+            points=x_toy.numpy() if scale == 1 else None,
+            labels=y_toy.numpy(),
             title=f"{activation}, inputs x {scale}",
         )
 fig.colorbar(mesh, ax=axes, shrink=0.8, label="maximum softmax score")
@@ -162,8 +175,9 @@ for scale in slider_scales:
     mesh = plots.plot_score_map(ax, grid, title=f"ReLU network, inputs x {scale}")
     fig.colorbar(mesh, ax=ax, label="maximum softmax score")
     pngs.append(plots.figure_to_png(fig))
-widgets.image_stepper([str(s) for s in slider_scales], pngs, description="scale", initial=3,
-                      width="460px")
+widgets.image_stepper(
+    [str(s) for s in slider_scales], pngs, description="scale", initial=3, width="460px"
+)
 
 # %% [markdown]
 # ## The maximum score along random rays
@@ -176,19 +190,33 @@ widgets.image_stepper([str(s) for s in slider_scales], pngs, description="scale"
 # %%
 scales = np.logspace(0, 3, 13)
 directions = toy.random_directions(n_directions, seed=cfg.seed)
-ray_scores = {a: toy.max_score_along_rays(m, directions, scales) for a, m in toy_models.items()}
+ray_scores = {
+    a: toy.max_score_along_rays(m, directions, scales) for a, m in toy_models.items()
+}
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
-plots.plot_scale_curves(axes[0], scales, {a: s.mean(axis=1) for a, s in ray_scores.items()})
-plots.plot_scale_curves(axes[1], scales, {a: (s >= 0.99).mean(axis=1) for a, s in ray_scores.items()},
-                        ylabel="fraction with max score >= 0.99")
+plots.plot_scale_curves(
+    axes[0], scales, {a: s.mean(axis=1) for a, s in ray_scores.items()}
+)
+plots.plot_scale_curves(
+    axes[1],
+    scales,
+    {a: (s >= 0.99).mean(axis=1) for a, s in ray_scores.items()},
+    ylabel="fraction with max score >= 0.99",
+)
 plt.show()
 
 # %%
-summary = pd.DataFrame({
-    a: {"mean max score, scale 1": s[0].mean(), "mean max score, scale 1000": s[-1].mean(),
-        "share >= 0.99, scale 1": (s[0] >= 0.99).mean(), "share >= 0.99, scale 1000": (s[-1] >= 0.99).mean()}
-    for a, s in ray_scores.items()
-}).T
+summary = pd.DataFrame(
+    {
+        a: {
+            "mean max score, scale 1": s[0].mean(),
+            "mean max score, scale 1000": s[-1].mean(),
+            "share >= 0.99, scale 1": (s[0] >= 0.99).mean(),
+            "share >= 0.99, scale 1000": (s[-1] >= 0.99).mean(),
+        }
+        for a, s in ray_scores.items()
+    }
+).T
 for a in activations:
     glue(f"ch1_share99_{a}_1", fmt_pct((ray_scores[a][0] >= 0.99).mean()))
     glue(f"ch1_share99_{a}_1000", fmt_pct((ray_scores[a][-1] >= 0.99).mean()))
@@ -216,7 +244,11 @@ u = directions[:1]
 curvature = {}
 for a in ["relu", "tanh"]:
     with torch.no_grad():
-        logits = toy_models[a](torch.tensor(alphas, dtype=torch.float32)[:, None] * u).double().numpy()
+        logits = (
+            toy_models[a](torch.tensor(alphas, dtype=torch.float32)[:, None] * u)
+            .double()
+            .numpy()
+        )
     gaps = logits.max(axis=1) - np.sort(logits, axis=1)[:, -2]
     curvature[a] = {
         "logit gap at alpha=50": gaps[0],
@@ -268,12 +300,21 @@ for arch in cfg.architectures:
     trained = exp.model(arch)
     image_models[f"{arch} ({trained.config.activation})"] = trained.model
 image_models["salem_cnn (silu)"] = exp_silu.model("salem_cnn").model
-image_curves = {name: share_confident(m, x_test, image_scales) for name, m in image_models.items()}
+image_curves = {
+    name: share_confident(m, x_test, image_scales) for name, m in image_models.items()
+}
 
 fig, ax = plt.subplots(figsize=(6.4, 3.6), constrained_layout=True)
 for i, (name, curve) in enumerate(image_curves.items()):
-    ax.plot(image_scales, curve, marker="o", ms=3, label=name,
-            color=plots.PALETTE[i % len(plots.PALETTE)], ls="--" if "silu" in name else "-")
+    ax.plot(
+        image_scales,
+        curve,
+        marker="o",
+        ms=3,
+        label=name,
+        color=plots.PALETTE[i % len(plots.PALETTE)],
+        ls="--" if "silu" in name else "-",
+    )
 ax.set_xscale("log")
 ax.set_xlabel("input scale factor")
 ax.set_ylabel("share of test images with max score >= 0.99")
@@ -281,14 +322,31 @@ ax.set_ylim(-0.02, 1.02)
 ax.legend(frameon=False, loc="lower right")
 plt.show()
 
-image_summary = pd.DataFrame({
-    name: {"test accuracy (scale 1)": float((predict_logits(image_models[name], x_test).argmax(1) == y_test).float().mean()),
-           "share >= 0.99, scale 1": c[0], "share >= 0.99, scale 10,000": c[-1]}
-    for name, c in image_curves.items()
-}).T
+image_summary = pd.DataFrame(
+    {
+        name: {
+            "test accuracy (scale 1)": float(
+                (predict_logits(image_models[name], x_test).argmax(1) == y_test)
+                .float()
+                .mean()
+            ),
+            "share >= 0.99, scale 1": c[0],
+            "share >= 0.99, scale 10,000": c[-1],
+        }
+        for name, c in image_curves.items()
+    }
+).T
 relu_names = [n for n in image_curves if "(relu)" in n]
-glue("ch1_images_relu_1", ", ".join(f"{fmt_pct(image_curves[n][0])} ({n.split(' ')[0]})" for n in relu_names))
-glue("ch1_images_relu_max", ", ".join(f"{fmt_pct(image_curves[n][-1])} ({n.split(' ')[0]})" for n in relu_names))
+glue(
+    "ch1_images_relu_1",
+    ", ".join(f"{fmt_pct(image_curves[n][0])} ({n.split(' ')[0]})" for n in relu_names),
+)
+glue(
+    "ch1_images_relu_max",
+    ", ".join(
+        f"{fmt_pct(image_curves[n][-1])} ({n.split(' ')[0]})" for n in relu_names
+    ),
+)
 glue("ch1_images_silu_1", fmt_pct(image_curves["salem_cnn (silu)"][0]))
 glue("ch1_images_silu_max", fmt_pct(image_curves["salem_cnn (silu)"][-1]))
 glue("ch1_images_n", str(len(x_test)))

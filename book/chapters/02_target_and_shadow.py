@@ -28,7 +28,7 @@
 # - train and test accuracy of every model, next to the paper's values.
 
 # %% tags=["remove-cell"]
-# Setup: installs the project when this notebook runs in Google Colab; does nothing elsewhere.
+# Setup: installs the project in Google Colab; does nothing elsewhere.
 import importlib.util
 import os
 import subprocess
@@ -37,8 +37,13 @@ import sys
 REPO_URL = "https://github.com/mia-overconfidence/trust-prediction-scores-book"
 IN_COLAB = "google.colab" in sys.modules
 if IN_COLAB and importlib.util.find_spec("helpers") is None:
-    subprocess.run(["git", "clone", "--depth", "1", REPO_URL, "/content/book"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/book[laplace]"], check=True)
+    subprocess.run(
+        ["git", "clone", "--depth", "1", REPO_URL, "/content/book"], check=True
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "-e", "/content/book[laplace]"],
+        check=True,
+    )
     sys.path.insert(0, "/content/book/src")
     os.chdir("/content/book/book/chapters")
 
@@ -47,7 +52,9 @@ profile = "quick"  # name of a file in book/profiles/
 dataset = None  # None keeps the profile's dataset (e.g. "cifar10", "imagefolder:PATH")
 epochs = None  # None keeps the profile's number of training epochs
 seed = None  # None keeps the profile's seed
-overrides = {}  # any other profile parameter, e.g. {"train_size": 125, "n_members": 125}
+overrides = (
+    {}
+)  # any other profile parameter, e.g. {"train_size": 125, "n_members": 125}
 
 # %%
 import matplotlib.pyplot as plt
@@ -62,8 +69,11 @@ from helpers.reference import CITATION, paper_model_results
 cfg = load_profile(profile, overrides, dataset=dataset, epochs=epochs, seed=seed)
 setup(cfg.seed, cfg.cpu_threads)
 exp = Experiment(cfg, progress=False)
-print(f"profile {cfg.name!r}, dataset {cfg.dataset!r}, architectures {list(cfg.architectures)}, "
-      f"epochs {[cfg.epochs_for(a) for a in cfg.architectures]}, seed {cfg.seed}")
+print(
+    f"profile {cfg.name!r}, dataset {cfg.dataset!r}, architectures"
+    f" {list(cfg.architectures)}, epochs"
+    f" {[cfg.epochs_for(a) for a in cfg.architectures]}, seed {cfg.seed}"
+)
 
 # %% [markdown]
 # ## The threat model
@@ -115,8 +125,10 @@ glue("ch2_image_shape", f"{data.in_channels} x {data.image_size} x {data.image_s
 glue("ch2_train_size", f"{cfg.train_size:,}")
 glue("ch2_test_size", f"{cfg.test_size:,}")
 glue("ch2_n_members", f"{cfg.n_members:,}")
-print(f"{cfg.dataset}: {len(data):,} images of {data.in_channels} x {data.image_size} x {data.image_size}, "
-      f"{data.num_classes} classes")
+print(
+    f"{cfg.dataset}: {len(data):,} images of {data.in_channels} x {data.image_size} x"
+    f" {data.image_size}, {data.num_classes} classes"
+)
 splits.describe()
 
 # %% [markdown]
@@ -135,7 +147,9 @@ splits.describe()
 
 # %%
 x_show, y_show = exp.input_set("target_train")
-fig = plots.plot_image_grid(data.denormalize(x_show).numpy(), y_show.numpy(), data.classes, per_class=3)
+fig = plots.plot_image_grid(
+    data.denormalize(x_show).numpy(), y_show.numpy(), data.classes, per_class=3
+)
 plt.show()
 
 # %% [markdown]
@@ -155,25 +169,32 @@ plt.show()
 # All but EfficientNet use ReLU activations unless a profile asks otherwise, so the scaling
 # theorem of chapter 1 applies to them directly. Their sizes in this profile:
 
+
 # %%
 def n_parameters(model) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-models = exp.models()  # every (architecture, role) model: trained now or loaded from the cache
-arch_table = pd.DataFrame({
-    arch: {
-        "parameters": n_parameters(models[(arch, "target")].model),
-        "width": cfg.width_for(arch),
-        "activation": models[(arch, "target")].config.activation,
-        "learning rate": cfg.lr_for(arch),
-        "epochs": cfg.epochs_for(arch),
+models = (
+    exp.models()
+)  # every (architecture, role) model: trained now or loaded from the cache
+arch_table = pd.DataFrame(
+    {
+        arch: {
+            "parameters": n_parameters(models[(arch, "target")].model),
+            "width": cfg.width_for(arch),
+            "activation": models[(arch, "target")].config.activation,
+            "learning rate": cfg.lr_for(arch),
+            "epochs": cfg.epochs_for(arch),
+        }
+        for arch in cfg.architectures
     }
-    for arch in cfg.architectures
-}).T
+).T
 arch_table.index.name = "architecture"
-arch_table.style.format({"parameters": "{:,}", "width": "{:g}", "learning rate": "{:g}"})
+arch_table.style.format(
+    {"parameters": "{:,}", "width": "{:g}", "learning rate": "{:g}"}
+)
 
 # %% [markdown]
 # ## Training target and shadow
@@ -195,8 +216,20 @@ for i, arch in enumerate(cfg.architectures):
     colour = plots.PALETTE[i % len(plots.PALETTE)]
     for role, style in (("target", "-"), ("shadow", "--")):
         history = models[(arch, role)].history_frame()
-        axes[0].plot(history.index, history["loss"], style, color=colour, label=f"{arch} ({role})")
-        axes[1].plot(history.index, history["train_accuracy"], style, color=colour, label=f"{arch} ({role})")
+        axes[0].plot(
+            history.index,
+            history["loss"],
+            style,
+            color=colour,
+            label=f"{arch} ({role})",
+        )
+        axes[1].plot(
+            history.index,
+            history["train_accuracy"],
+            style,
+            color=colour,
+            label=f"{arch} ({role})",
+        )
 axes[0].set_yscale("log")
 axes[0].set_ylabel("training loss (log scale)")
 axes[1].set_ylabel("training accuracy (running, per epoch)")
@@ -205,11 +238,16 @@ for ax in axes:
 axes[1].legend(frameon=False, fontsize=8)
 plt.show()
 
-training = pd.DataFrame({
-    f"{arch} ({role})": {"trained seconds": m.seconds, "loaded from cache now": m.from_cache,
-                         "final training loss": m.history[-1]["loss"] if m.history else float("nan")}
-    for (arch, role), m in models.items()
-}).T
+training = pd.DataFrame(
+    {
+        f"{arch} ({role})": {
+            "trained seconds": m.seconds,
+            "loaded from cache now": m.from_cache,
+            "final training loss": m.history[-1]["loss"] if m.history else float("nan"),
+        }
+        for (arch, role), m in models.items()
+    }
+).T
 training.style.format({"trained seconds": "{:.1f}", "final training loss": "{:.2g}"})
 
 # %% [markdown]
@@ -225,9 +263,10 @@ training.style.format({"trained seconds": "{:.1f}", "final training loss": "{:.2
 # classic signal of membership leakage: the larger it is, the more differently a model
 # treats its members.
 
+
 # %%
 def fmt_points(gap: float) -> str:
-    """An accuracy difference in percentage points, e.g. 0.053 -> '5.3 percentage points'."""
+    """An accuracy difference in percentage points: 0.053 -> '5.3 percentage points'."""
     return f"{100 * gap:.1f} percentage points"
 
 
@@ -237,10 +276,15 @@ acc["shadow gap"] = acc["shadow train"] - acc["shadow test"]
 for arch, row in acc.iterrows():
     glue(f"ch2_{arch}_target_train", fmt_pct(row["target train"]))
     glue(f"ch2_{arch}_target_test", fmt_pct(row["target test"]))
-gap_text = ", ".join(f"{fmt_points(row['target gap'])} for {arch}" for arch, row in acc.iterrows())
+gap_text = ", ".join(
+    f"{fmt_points(row['target gap'])} for {arch}" for arch, row in acc.iterrows()
+)
 glue("ch2_gaps", gap_text)
 glue("ch2_min_train", fmt_pct(acc[["target train", "shadow train"]].min().min()))
-glue("ch2_max_test_diff", fmt_points((acc["target test"] - acc["shadow test"]).abs().max()))
+glue(
+    "ch2_max_test_diff",
+    fmt_points((acc["target test"] - acc["shadow test"]).abs().max()),
+)
 acc.style.format("{:.1%}")
 
 # %% [markdown]
@@ -257,17 +301,40 @@ acc.style.format("{:.1%}")
 
 # %%
 paper = paper_model_results()
-paper = paper[(paper.dataset == "cifar10") & (paper.variant == "standard")
-              & paper.metric.isin(["train_accuracy_target", "test_accuracy_target",
-                                   "train_accuracy_shadow", "test_accuracy_shadow"])]
+paper = paper[
+    (paper.dataset == "cifar10")
+    & (paper.variant == "standard")
+    & paper.metric.isin(
+        [
+            "train_accuracy_target",
+            "test_accuracy_target",
+            "train_accuracy_shadow",
+            "test_accuracy_shadow",
+        ]
+    )
+]
 paper = paper.pivot(index="architecture", columns="metric", values="value")
-paper = paper.rename(columns={f"{part}_accuracy_{role}": f"{role} {part}"
-                              for role in ("target", "shadow") for part in ("train", "test")})
-paper = paper[[c for c in ["target train", "target test", "shadow train", "shadow test"] if c in paper.columns]]
+paper = paper.rename(
+    columns={
+        f"{part}_accuracy_{role}": f"{role} {part}"
+        for role in ("target", "shadow")
+        for part in ("train", "test")
+    }
+)
+paper = paper[
+    [
+        c
+        for c in ["target train", "target test", "shadow train", "shadow test"]
+        if c in paper.columns
+    ]
+]
 paper["target gap"] = paper["target train"] - paper["target test"]
 glue("ch2_citation", CITATION)
 paper.columns.name = None
-glue("ch2_paper_gaps", ", ".join(f"{fmt_points(g)} for {a}" for a, g in paper["target gap"].items()))
+glue(
+    "ch2_paper_gaps",
+    ", ".join(f"{fmt_points(g)} for {a}" for a, g in paper["target gap"].items()),
+)
 if acc["target gap"].max() < paper["target gap"].min():
     comparison = "all of them larger than any gap of this run"
 elif acc["target gap"].min() > paper["target gap"].max():
@@ -279,15 +346,23 @@ glue("ch2_gap_comparison", comparison)
 same_data = cfg.dataset == "cifar10"
 if same_data:
     shared = [a for a in acc.index if a in paper.index]
-    side_by_side = pd.concat({"this run": acc.loc[shared, paper.columns], "paper": paper.loc[shared]}, axis=1)
-    glue("ch2_dataset_note", "This run used CIFAR-10 as the paper did, so the two tables measure the same "
-         "quantity; differences come from the training-set size, the number of epochs and the "
-         "model width of the profile.")
+    side_by_side = pd.concat(
+        {"this run": acc.loc[shared, paper.columns], "paper": paper.loc[shared]}, axis=1
+    )
+    glue(
+        "ch2_dataset_note",
+        "This run used CIFAR-10 as the paper did, so the two tables measure the same"
+        " quantity; differences come from the training-set size, the number of epochs"
+        " and the model width of the profile.",
+    )
     display_table = side_by_side
 else:
-    glue("ch2_dataset_note", f"This run used the {cfg.dataset} data, not CIFAR-10: the two tables come "
-         "from different datasets and model sizes, and the values of the paper are shown as context "
-         "only, not as a target to match.")
+    glue(
+        "ch2_dataset_note",
+        f"This run used the {cfg.dataset} data, not CIFAR-10: the two tables come from"
+        " different datasets and model sizes, and the values of the paper are shown as"
+        " context only, not as a target to match.",
+    )
     display_table = paper
 display_table.style.format("{:.1%}")
 

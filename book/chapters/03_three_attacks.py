@@ -32,7 +32,7 @@
 #   precision.
 
 # %% tags=["remove-cell"]
-# Setup: installs the project when this notebook runs in Google Colab; does nothing elsewhere.
+# Setup: installs the project in Google Colab; does nothing elsewhere.
 import importlib.util
 import os
 import subprocess
@@ -41,8 +41,13 @@ import sys
 REPO_URL = "https://github.com/mia-overconfidence/trust-prediction-scores-book"
 IN_COLAB = "google.colab" in sys.modules
 if IN_COLAB and importlib.util.find_spec("helpers") is None:
-    subprocess.run(["git", "clone", "--depth", "1", REPO_URL, "/content/book"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/book[laplace]"], check=True)
+    subprocess.run(
+        ["git", "clone", "--depth", "1", REPO_URL, "/content/book"], check=True
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "-e", "/content/book[laplace]"],
+        check=True,
+    )
     sys.path.insert(0, "/content/book/src")
     os.chdir("/content/book/book/chapters")
 
@@ -59,12 +64,12 @@ import numpy as np
 import pandas as pd
 
 from helpers import plots
-from helpers.attacks import RULES, make_attacks
+from helpers.attacks import RULES, ThresholdAttack, make_attacks
 from helpers.config import ConfigError, load_profile
 from helpers.evaluation import ATTACK_LABELS, AttackEvaluation, styled_percent
 from helpers.experiment import Experiment
 from helpers.metrics import evaluate_attacks
-from helpers.notebook import fmt_pct, glue, setup
+from helpers.notebook import fmt_pct, glue, setup, show_source
 from helpers.reference import CITATION, paper_table1
 from helpers.scores import entropy, max_log_odds, scores_from_logits
 
@@ -76,14 +81,18 @@ def span(values) -> str:
 
 
 if rule not in RULES:
-    raise ConfigError(f"parameter 'rule' has value {rule!r}; allowed: one of {list(RULES)}")
+    raise ConfigError(
+        f"parameter 'rule' has value {rule!r}; allowed: one of {list(RULES)}"
+    )
 cfg = load_profile(profile, overrides, dataset=dataset, seed=seed)
 setup(cfg.seed, cfg.cpu_threads)
 exp = Experiment(cfg, progress=False)
 ev = AttackEvaluation(exp, rule=rule)
 archs = list(cfg.architectures)
-print(f"profile {cfg.name!r}, dataset {cfg.dataset!r}, seed {cfg.seed}, tie rule {rule!r}, "
-      f"architectures {archs}")
+print(
+    f"profile {cfg.name!r}, dataset {cfg.dataset!r}, seed {cfg.seed}, tie rule"
+    f" {rule!r}, architectures {archs}"
+)
 
 # %% [markdown]
 # ## Target, shadow and the attacker's knowledge
@@ -110,7 +119,9 @@ print(f"profile {cfg.name!r}, dataset {cfg.dataset!r}, seed {cfg.seed}, tie rule
 display(exp.splits.describe())
 accuracy = exp.accuracy_table()
 glue("ch3_n_train", f"{len(exp.splits['target_train'])}")
-glue("ch3_train_acc_min", fmt_pct(accuracy[["target train", "shadow train"]].min().min()))
+glue(
+    "ch3_train_acc_min", fmt_pct(accuracy[["target train", "shadow train"]].min().min())
+)
 glue("ch3_test_acc_range", span(accuracy[["target test", "shadow test"]].to_numpy()))
 accuracy.style.format("{:.1%}")
 
@@ -138,29 +149,55 @@ accuracy.style.format("{:.1%}")
 # For the two threshold attacks, $\tau$ and $\theta$ are chosen on the shadow data to
 # maximise $\mathrm{TPR} - \mathrm{FPR}$ (Youden's index), i.e. the point of the shadow ROC
 # curve farthest above the diagonal. The MLP is trained on the same shadow data with binary
-# cross-entropy and stops early on a held-out fifth of it. `AttackEvaluation` does all of
-# this, once per architecture:
+# cross-entropy and stops early on a held-out fifth of it.
+#
+# Here is the library's code for the first two steps. The max-score attack ranks inputs by
+# the log-odds of the maximum score, computed from log-probabilities so that two scores that
+# both round to 1.0 still differ (the section on saturation below explains why that
+# matters):
+
+# %%
+show_source(max_log_odds)
+
+# %% [markdown]
+# and every threshold attack picks its threshold on the shadow data like this:
+
+# %%
+show_source(ThresholdAttack._fit)
+
+# %% [markdown]
+# `AttackEvaluation` does all of this, once per architecture:
 
 # %%
 fitted = {arch: ev.fitted_attacks(arch, "standard") for arch in archs}
 rows = []
 for arch, attacks in fitted.items():
-    rows.append({
-        "architecture": arch,
-        "max-score threshold": attacks["max_score"].threshold_score_,
-        "entropy threshold (nats)": attacks["entropy"].threshold_entropy_,
-        "shadow TPR (max score)": attacks["max_score"].shadow_tpr_,
-        "shadow FPR (max score)": attacks["max_score"].shadow_fpr_,
-        "MLP epochs": attacks["top3"].model_.n_iter_,
-        "MLP best validation accuracy": attacks["top3"].model_.best_validation_score_,
-    })
+    rows.append(
+        {
+            "architecture": arch,
+            "max-score threshold": attacks["max_score"].threshold_score_,
+            "entropy threshold (nats)": attacks["entropy"].threshold_entropy_,
+            "shadow TPR (max score)": attacks["max_score"].shadow_tpr_,
+            "shadow FPR (max score)": attacks["max_score"].shadow_fpr_,
+            "MLP epochs": attacks["top3"].model_.n_iter_,
+            "MLP best validation accuracy": (
+                attacks["top3"].model_.best_validation_score_
+            ),
+        }
+    )
 thresholds = pd.DataFrame(rows).set_index("architecture")
 for arch in archs:
     glue(f"ch3_tau_{arch}", f"{thresholds.loc[arch, 'max-score threshold']:.4f}")
     glue(f"ch3_theta_{arch}", f"{thresholds.loc[arch, 'entropy threshold (nats)']:.3g}")
-thresholds.style.format({"max-score threshold": "{:.5f}", "entropy threshold (nats)": "{:.3g}",
-                         "shadow TPR (max score)": "{:.1%}", "shadow FPR (max score)": "{:.1%}",
-                         "MLP best validation accuracy": "{:.1%}"})
+thresholds.style.format(
+    {
+        "max-score threshold": "{:.5f}",
+        "entropy threshold (nats)": "{:.3g}",
+        "shadow TPR (max score)": "{:.1%}",
+        "shadow FPR (max score)": "{:.1%}",
+        "MLP best validation accuracy": "{:.1%}",
+    }
+)
 
 # %% [markdown]
 # The fitted maximum-score thresholds are very close to one
@@ -175,24 +212,44 @@ thresholds.style.format({"max-score threshold": "{:.5f}", "entropy threshold (na
 # input, with its fixed threshold of one half.
 
 # %%
-fig, axes = plt.subplots(len(archs), 3, figsize=(12, 3.2 * len(archs)), constrained_layout=True,
-                         squeeze=False)
+fig, axes = plt.subplots(
+    len(archs),
+    3,
+    figsize=(12, 3.2 * len(archs)),
+    constrained_layout=True,
+    squeeze=False,
+)
 for row, arch in enumerate(archs):
     members = ev.scores(arch, "shadow", "standard", "shadow_members")
     nonmembers = ev.scores(arch, "shadow", "standard", "shadow_nonmembers")
     attacks = fitted[arch]
     tau = attacks["max_score"].threshold_score_
     tau_log_odds = np.log(tau) - np.log1p(-tau) if tau < 1 else np.inf
-    plots.plot_member_distributions(axes[row, 0], max_log_odds(members), max_log_odds(nonmembers),
-                                    threshold=tau_log_odds, xlabel="maximum score (log-odds scale)")
+    plots.plot_member_distributions(
+        axes[row, 0],
+        max_log_odds(members),
+        max_log_odds(nonmembers),
+        threshold=tau_log_odds,
+        xlabel="maximum score (log-odds scale)",
+    )
     plots.label_log_odds_axis(axes[row, 0])
-    plots.plot_member_distributions(axes[row, 1], entropy(members), entropy(nonmembers),
-                                    threshold=attacks["entropy"].threshold_entropy_,
-                                    xlabel="entropy (nats, log scale)", log_x=True)
+    plots.plot_member_distributions(
+        axes[row, 1],
+        entropy(members),
+        entropy(nonmembers),
+        threshold=attacks["entropy"].threshold_entropy_,
+        xlabel="entropy (nats, log scale)",
+        log_x=True,
+    )
     top3, ax = attacks["top3"], axes[row, 2]
     for label, s in (("member", members), ("non-member", nonmembers)):
-        ax.scatter(max_log_odds(s), top3.membership_score(s), s=8, alpha=0.6,
-                   color=plots.MEMBER_COLOURS[label])
+        ax.scatter(
+            max_log_odds(s),
+            top3.membership_score(s),
+            s=8,
+            alpha=0.6,
+            color=plots.MEMBER_COLOURS[label],
+        )
     ax.axhline(top3.threshold_, color="black", ls="--", lw=1.2)
     ax.set_xlabel("maximum score (log-odds scale)")
     ax.set_ylabel("top-3 MLP output P(member)")
@@ -246,27 +303,50 @@ plt.show()
 
 # %%
 SATURATION_GAP = 17.0  # nats; beyond this a float32 softmax returns 1.0
-sets = {"shadow": ["shadow_members", "shadow_nonmembers"], "target": ["target_members", "target_nonmembers"]}
+sets = {
+    "shadow": ["shadow_members", "shadow_nonmembers"],
+    "target": ["target_members", "target_nonmembers"],
+}
 rows = []
 for arch in archs:
     for role, names in sets.items():
         for name in names:
             s = ev.scores(arch, role, "standard", name)
             z = np.sort(s.logits.astype(np.float64), axis=1)
-            rows.append({"architecture": arch, "set": name,
-                         "max score == 1.0 (float32)": int((s.probs.astype(np.float32).max(1) == 1.0).sum()),
-                         "n": len(s),
-                         "share with logit gap > 17": float(np.mean(z[:, -1] - z[:, -2] > SATURATION_GAP)),
-                         "median logit gap": float(np.median(z[:, -1] - z[:, -2]))})
+            rows.append(
+                {
+                    "architecture": arch,
+                    "set": name,
+                    "max score == 1.0 (float32)": int(
+                        (s.probs.astype(np.float32).max(1) == 1.0).sum()
+                    ),
+                    "n": len(s),
+                    "share with logit gap > 17": float(
+                        np.mean(z[:, -1] - z[:, -2] > SATURATION_GAP)
+                    ),
+                    "median logit gap": float(np.median(z[:, -1] - z[:, -2])),
+                }
+            )
 saturation = pd.DataFrame(rows).set_index(["architecture", "set"])
 glue("ch3_saturated_total", f"{saturation['max score == 1.0 (float32)'].sum()}")
 glue("ch3_median_gap", f"{saturation['median logit gap'].median():.1f}")
 glue("ch3_scores_total", f"{saturation['n'].sum()}")
-saturated_share = saturation['max score == 1.0 (float32)'].sum() / saturation['n'].sum()
-glue("ch3_saturation_reading",
-     "so few saturated scores that the two tie rules should agree closely on the real models" if saturated_share < 0.01
-     else "enough saturated scores for the two tie rules to disagree on the real models")
-saturation.style.format({"share with logit gap > 17": "{:.1%}", "median logit gap": "{:.1f}"})
+saturated_share = saturation["max score == 1.0 (float32)"].sum() / saturation["n"].sum()
+glue(
+    "ch3_saturation_reading",
+    (
+        "so few saturated scores that the two tie rules should agree closely on the"
+        " real models"
+        if saturated_share < 0.01
+        else (
+            "enough saturated scores for the two tie rules to disagree on the real"
+            " models"
+        )
+    ),
+)
+saturation.style.format(
+    {"share with logit gap > 17": "{:.1%}", "median logit gap": "{:.1f}"}
+)
 
 # %% [markdown]
 # Under this profile {glue:text}`ch3_saturated_total` of {glue:text}`ch3_scores_total`
@@ -275,18 +355,32 @@ saturation.style.format({"share with logit gap > 17": "{:.1%}", "median logit ga
 # rounds to 1.0 from a lead of about 17 nats): {glue:text}`ch3_saturation_reading`. The table
 # compares them:
 
+
 # %%
 def fit_and_evaluate(scores: dict, rule_name: str) -> pd.DataFrame:
-    """Fit the two threshold attacks with one tie rule on shadow scores; evaluate on target scores."""
+    """Fit the two threshold attacks with one tie rule on shadow scores; evaluate them
+    on target scores."""
     attacks = make_attacks(("max_score", "entropy"), seed=cfg.seed, rule=rule_name)
-    attacks = {k: a.fit(scores["shadow_members"], scores["shadow_nonmembers"]) for k, a in attacks.items()}
-    return evaluate_attacks(attacks, scores["target_members"], scores["target_nonmembers"]).set_index("attack")
+    attacks = {
+        k: a.fit(scores["shadow_members"], scores["shadow_nonmembers"])
+        for k, a in attacks.items()
+    }
+    return evaluate_attacks(
+        attacks, scores["target_members"], scores["target_nonmembers"]
+    ).set_index("attack")
 
 
 def score_sets(arch: str) -> dict:
     """The four member / non-member score sets of one architecture (standard models)."""
-    return {name: ev.scores(arch, name.split("_")[0], "standard", name)
-            for name in ["shadow_members", "shadow_nonmembers", "target_members", "target_nonmembers"]}
+    return {
+        name: ev.scores(arch, name.split("_")[0], "standard", name)
+        for name in [
+            "shadow_members",
+            "shadow_nonmembers",
+            "target_members",
+            "target_nonmembers",
+        ]
+    }
 
 
 rows = []
@@ -294,13 +388,26 @@ for arch in archs:
     for name in RULES:
         rep = fit_and_evaluate(score_sets(arch), name)
         for attack in ("max_score", "entropy"):
-            rows.append({"architecture": arch, "attack": ATTACK_LABELS[attack], "rule": name,
-                         "auroc": rep.loc[attack, "auroc"], "precision": rep.loc[attack, "precision"],
-                         "recall": rep.loc[attack, "recall"]})
-rules = pd.DataFrame(rows).pivot_table(index=["architecture", "attack"], columns="rule",
-                                       values=["auroc", "precision", "recall"])
-glue("ch3_rule_max_diff",
-     f"{100 * (rules['auroc']['ranked'] - rules['auroc']['paper']).abs().max():.2f} percentage points")
+            rows.append(
+                {
+                    "architecture": arch,
+                    "attack": ATTACK_LABELS[attack],
+                    "rule": name,
+                    "auroc": rep.loc[attack, "auroc"],
+                    "precision": rep.loc[attack, "precision"],
+                    "recall": rep.loc[attack, "recall"],
+                }
+            )
+rules = pd.DataFrame(rows).pivot_table(
+    index=["architecture", "attack"],
+    columns="rule",
+    values=["auroc", "precision", "recall"],
+)
+glue(
+    "ch3_rule_max_diff",
+    f"{100 * (rules['auroc']['ranked'] - rules['auroc']['paper']).abs().max():.2f}"
+    " percentage points",
+)
 styled_percent(rules, digits=1)
 
 # %% [markdown]
@@ -321,18 +428,31 @@ demo_arch = archs[-1]
 raw = score_sets(demo_arch)
 rows = []
 for factor in [1, 2, 3, 5]:
-    sharp = {k: scores_from_logits(v.logits * factor, labels=v.labels) for k, v in raw.items()}
-    saturated = np.mean([(s.probs.astype(np.float32).max(1) == 1.0).mean() for s in sharp.values()])
+    sharp = {
+        k: scores_from_logits(v.logits * factor, labels=v.labels)
+        for k, v in raw.items()
+    }
+    saturated = np.mean(
+        [(s.probs.astype(np.float32).max(1) == 1.0).mean() for s in sharp.values()]
+    )
     if factor == 3:
-        tied = {k: int((sharp[k].probs.astype(np.float32).max(1) == 1.0).sum())
-                for k in ("shadow_members", "shadow_nonmembers")}
+        tied = {
+            k: int((sharp[k].probs.astype(np.float32).max(1) == 1.0).sum())
+            for k in ("shadow_members", "shadow_nonmembers")
+        }
     for name in RULES:
         rep = fit_and_evaluate(sharp, name)
-        rows.append({"logit factor": factor, "rule": name, "saturated share": saturated,
-                     "max-score AUROC": rep.loc["max_score", "auroc"],
-                     "max-score recall": rep.loc["max_score", "recall"],
-                     "max-score FPR": rep.loc["max_score", "fpr"],
-                     "entropy AUROC": rep.loc["entropy", "auroc"]})
+        rows.append(
+            {
+                "logit factor": factor,
+                "rule": name,
+                "saturated share": saturated,
+                "max-score AUROC": rep.loc["max_score", "auroc"],
+                "max-score recall": rep.loc["max_score", "recall"],
+                "max-score FPR": rep.loc["max_score", "fpr"],
+                "entropy AUROC": rep.loc["entropy", "auroc"],
+            }
+        )
 sharpening = pd.DataFrame(rows).set_index(["logit factor", "rule"])
 at3 = sharpening.loc[3]
 glue("ch3_demo_arch", demo_arch)
@@ -341,8 +461,11 @@ glue("ch3_auc3_ranked", fmt_pct(at3.loc["ranked", "max-score AUROC"]))
 glue("ch3_auc3_paper", fmt_pct(at3.loc["paper", "max-score AUROC"]))
 glue("ch3_rec3_ranked", fmt_pct(at3.loc["ranked", "max-score recall"]))
 glue("ch3_rec3_paper", fmt_pct(at3.loc["paper", "max-score recall"]))
-glue("ch3_tie_block", f"{tied['shadow_members']} shadow members and {tied['shadow_nonmembers']} "
-     "shadow non-members")
+glue(
+    "ch3_tie_block",
+    f"{tied['shadow_members']} shadow members and {tied['shadow_nonmembers']} "
+    "shadow non-members",
+)
 glue("ch3_auc2_ranked", fmt_pct(sharpening.loc[(2, "ranked"), "max-score AUROC"]))
 glue("ch3_auc2_paper", fmt_pct(sharpening.loc[(2, "paper"), "max-score AUROC"]))
 styled_percent(sharpening, digits=1)
@@ -389,7 +512,10 @@ fpr_rows = [f"{label} FPR" for label in ATTACK_LABELS.values()]
 glue("ch3_auroc_span", span(table1.loc[auroc_cols].to_numpy()))
 glue("ch3_fpr_span", span(table1.loc[fpr_rows].to_numpy()))
 glue("ch3_test_span", span(table1.loc["Test Accuracy"].to_numpy()))
-glue("ch3_attack_spread", f"{100 * np.ptp(table1.loc[auroc_cols].to_numpy(), axis=0).max():.1f}");
+glue(
+    "ch3_attack_spread",
+    f"{100 * np.ptp(table1.loc[auroc_cols].to_numpy(), axis=0).max():.1f}",
+)
 
 # %% [markdown]
 # Take `resnet18` and the maximum-score attack: it finds
@@ -411,11 +537,21 @@ glue("ch3_attack_spread", f"{100 * np.ptp(table1.loc[auroc_cols].to_numpy(), axi
 check = tidy[["architecture", "attack", "precision", "recall", "fpr"]].copy()
 check["recall > precision"] = check.recall > check.precision
 n_hold, n_pairs = int(check["recall > precision"].sum()), len(check)
-glue("ch3_rec_gt_prec", f"holds for {n_hold} of {n_pairs} architecture x attack pairs"
-     if n_hold else f"does not hold for any of the {n_pairs} architecture x attack pairs")
-glue("ch3_rec_prec_gap_min", f"{100 * (check.recall - check.precision).min():.1f} percentage points")
+glue(
+    "ch3_rec_gt_prec",
+    (
+        f"holds for {n_hold} of {n_pairs} architecture x attack pairs"
+        if n_hold
+        else f"does not hold for any of the {n_pairs} architecture x attack pairs"
+    ),
+)
+glue(
+    "ch3_rec_prec_gap_min",
+    f"{100 * (check.recall - check.precision).min():.1f} percentage points",
+)
 check.set_index(["architecture", "attack"]).style.format(
-    {"precision": "{:.1%}", "recall": "{:.1%}", "fpr": "{:.1%}"})
+    {"precision": "{:.1%}", "recall": "{:.1%}", "fpr": "{:.1%}"}
+)
 
 # %% [markdown]
 # Recall above precision {glue:text}`ch3_rec_gt_prec`; the smallest gap is
@@ -432,8 +568,9 @@ check.set_index(["architecture", "attack"]).style.format(
 # have to work to be convincing about *individual* records (Carlini et al., 2022).
 
 # %%
-fig, axes = plt.subplots(2, len(archs), figsize=(5 * len(archs), 8.6), constrained_layout=True,
-                         squeeze=False)
+fig, axes = plt.subplots(
+    2, len(archs), figsize=(5 * len(archs), 8.6), constrained_layout=True, squeeze=False
+)
 for col, arch in enumerate(archs):
     members = ev.scores(arch, "target", "standard", "target_members")
     nonmembers = ev.scores(arch, "target", "standard", "target_nonmembers")
@@ -441,9 +578,18 @@ for col, arch in enumerate(archs):
     for row, log in enumerate([False, True]):
         ax = axes[row, col]
         for i, (name, attack) in enumerate(fitted[arch].items()):
-            score = np.r_[attack.membership_score(members), attack.membership_score(nonmembers)]
-            plots.plot_roc(ax, y, score, label=ATTACK_LABELS[name], log=log, color=plots.PALETTE[i + 2],
-                           chance=i == 0)
+            score = np.r_[
+                attack.membership_score(members), attack.membership_score(nonmembers)
+            ]
+            plots.plot_roc(
+                ax,
+                y,
+                score,
+                label=ATTACK_LABELS[name],
+                log=log,
+                color=plots.PALETTE[i + 2],
+                chance=i == 0,
+            )
         ax.set_title(f"{arch}, target model" + (" (log-log)" if log else ""))
         ax.legend(frameon=False, loc="lower right")
 plt.show()
@@ -461,8 +607,13 @@ glue("ch3_n_nonmembers", f"{n_nonmembers}")
 glue("ch3_fpr_step", fmt_pct(1 / n_nonmembers, 2))
 glue("ch3_tpr1_max", fmt_pct(tidy["tpr_at_1fpr"].max()))
 tpr1_ratio = tidy["tpr_at_1fpr"].max() / 0.01
-glue("ch3_tpr1_reading", f"{tpr1_ratio:.1f} times what a random guess finds there (1 percent)")
-low_fpr = tidy.set_index(["architecture", "attack"])[["tpr_at_1fpr", "tpr_at_0.1fpr", "auroc"]]
+glue(
+    "ch3_tpr1_reading",
+    f"{tpr1_ratio:.1f} times what a random guess finds there (1 percent)",
+)
+low_fpr = tidy.set_index(["architecture", "attack"])[
+    ["tpr_at_1fpr", "tpr_at_0.1fpr", "auroc"]
+]
 low_fpr.columns = ["TPR at 1 % FPR", "TPR at 0.1 % FPR", "AUROC"]
 styled_percent(low_fpr, digits=1)
 
@@ -481,20 +632,32 @@ styled_percent(low_fpr, digits=1)
 # EfficientNet-B0 as a third architecture.
 
 # %%
-paper_dataset = cfg.dataset if cfg.dataset in ("cifar10", "stanford_dogs") else "cifar10"
+paper_dataset = (
+    cfg.dataset if cfg.dataset in ("cifar10", "stanford_dogs") else "cifar10"
+)
 paper = paper_table1(paper_dataset)
 glue("ch3_citation", CITATION)
 glue("ch3_paper_dataset", paper_dataset)
-side = pd.concat({f"this run ({cfg.dataset}, {cfg.name})": table1.reindex(paper.index),
-                  f"paper ({paper_dataset})": paper}, axis=1)
+side = pd.concat(
+    {
+        f"this run ({cfg.dataset}, {cfg.name})": table1.reindex(paper.index),
+        f"paper ({paper_dataset})": paper,
+    },
+    axis=1,
+)
 glue("ch3_paper_auroc_span", span(paper.loc[auroc_cols].to_numpy()))
 glue("ch3_paper_test_span", span(paper.loc["Test Accuracy"].to_numpy()))
 glue("ch3_paper_fpr_span", span(paper.loc[fpr_rows].to_numpy()))
 pre_rows = [f"{label} Pre" for label in ATTACK_LABELS.values()]
 rec_rows = [f"{label} Rec" for label in ATTACK_LABELS.values()]
-paper_hold = int((paper.loc[rec_rows].to_numpy() > paper.loc[pre_rows].to_numpy()).sum())
+paper_hold = int(
+    (paper.loc[rec_rows].to_numpy() > paper.loc[pre_rows].to_numpy()).sum()
+)
 glue("ch3_paper_rec_gt_prec", f"{paper_hold} of {paper.loc[rec_rows].size}")
-glue("ch3_paper_attack_spread", f"{100 * np.ptp(paper.loc[auroc_cols].to_numpy(), axis=0).max():.1f}")
+glue(
+    "ch3_paper_attack_spread",
+    f"{100 * np.ptp(paper.loc[auroc_cols].to_numpy(), axis=0).max():.1f}",
+)
 styled_percent(side, digits=1)
 
 # %% [markdown]

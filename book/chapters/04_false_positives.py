@@ -35,7 +35,7 @@
 # - the scaling theorem of chapter 1, checked on real models.
 
 # %% tags=["remove-cell"]
-# Setup: installs the project when this notebook runs in Google Colab; does nothing elsewhere.
+# Setup: installs the project in Google Colab; does nothing elsewhere.
 import importlib.util
 import os
 import subprocess
@@ -44,8 +44,13 @@ import sys
 REPO_URL = "https://github.com/mia-overconfidence/trust-prediction-scores-book"
 IN_COLAB = "google.colab" in sys.modules
 if IN_COLAB and importlib.util.find_spec("helpers") is None:
-    subprocess.run(["git", "clone", "--depth", "1", REPO_URL, "/content/book"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/book[laplace]"], check=True)
+    subprocess.run(
+        ["git", "clone", "--depth", "1", REPO_URL, "/content/book"], check=True
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "-e", "/content/book[laplace]"],
+        check=True,
+    )
     sys.path.insert(0, "/content/book/src")
     os.chdir("/content/book/book/chapters")
 
@@ -53,7 +58,8 @@ if IN_COLAB and importlib.util.find_spec("helpers") is None:
 profile = "quick"  # name of a file in book/profiles/
 dataset = None  # None keeps the profile's dataset
 seed = None  # None keeps the profile's seed
-sources = None  # None: every available source; or a list such as ["test", "fake", "imagefolder:PATH"]
+# None: every available source; or a list such as ["test", "fake", "imagefolder:PATH"]
+sources = None
 overrides = {}  # any other profile parameter, e.g. {"epochs": 10}
 
 # %%
@@ -68,7 +74,12 @@ from helpers.experiment import Experiment
 from helpers.notebook import fmt_pct, glue, setup
 from helpers.reference import CITATION, paper_attack_results
 from helpers.scores import max_score
-from helpers.sources import available_sources, describe_sources, fake_generator, nonmember_set
+from helpers.sources import (
+    available_sources,
+    describe_sources,
+    fake_generator,
+    nonmember_set,
+)
 
 cfg = load_profile(profile, overrides, dataset=dataset, seed=seed)
 setup(cfg.seed, cfg.cpu_threads)
@@ -80,14 +91,25 @@ if sources is None:
     source_names = available_sources(exp)
 elif isinstance(sources, str):
     source_names = [sources]
-elif isinstance(sources, (list, tuple)) and all(isinstance(s, str) for s in sources) and sources:
+elif (
+    isinstance(sources, (list, tuple))
+    and all(isinstance(s, str) for s in sources)
+    and sources
+):
     source_names = list(sources)
 else:
-    raise ConfigError(f"parameter 'sources' has value {sources!r}; allowed: None or a non-empty list of "
-                      f"source names from {available_sources(exp)} (or imagefolder:PATH)")
+    raise ConfigError(
+        f"parameter 'sources' has value {sources!r}; allowed: None or a non-empty list"
+        f" of source names from {available_sources(exp)} (or imagefolder:PATH)"
+    )
 if "test" not in source_names:
-    source_names = ["test"] + source_names  # the reference every other source is compared with
-print(f"profile {cfg.name!r}, dataset {cfg.dataset!r}, architectures {archs}, seed {cfg.seed}")
+    source_names = [
+        "test"
+    ] + source_names  # the reference every other source is compared with
+print(
+    f"profile {cfg.name!r}, dataset {cfg.dataset!r}, architectures {archs}, seed"
+    f" {cfg.seed}"
+)
 print(f"non-member sources: {source_names}")
 
 # %% [markdown]
@@ -127,8 +149,14 @@ print(f"non-member sources: {source_names}")
 # `imagefolder:PATH`.
 
 # %%
-sets = {name: nonmember_set(exp, name, progress=True) if name == "fake" else nonmember_set(exp, name)
-        for name in source_names}
+sets = {
+    name: (
+        nonmember_set(exp, name, progress=True)
+        if name == "fake"
+        else nonmember_set(exp, name)
+    )
+    for name in source_names
+}
 kinds = {name: s.kind for name, s in sets.items()}
 overview = describe_sources(exp, source_names)
 overview["images"] = [len(sets[n]) for n in overview.index]
@@ -141,6 +169,7 @@ overview
 # images look washed out for the opposite reason: the network receives them without the
 # normalisation it was trained with.
 
+
 # %%
 def as_pixels(x):
     return exp.data.denormalize(x).clamp(0, 1)
@@ -148,10 +177,18 @@ def as_pixels(x):
 
 ncols = min(4, len(sets))
 nrows = -(-len(sets) // ncols)
-fig, axes = plt.subplots(nrows, ncols, figsize=(2.7 * ncols, 3.0 * nrows), squeeze=False, constrained_layout=True)
+fig, axes = plt.subplots(
+    nrows,
+    ncols,
+    figsize=(2.7 * ncols, 3.0 * nrows),
+    squeeze=False,
+    constrained_layout=True,
+)
 for ax, (name, s) in zip(axes.flat, sets.items()):
-    plots.plot_image_tiles(ax, as_pixels(s.x[:16]), ncols=4, title=f"{name}\n({s.kind})")
-for ax in axes.flat[len(sets):]:
+    plots.plot_image_tiles(
+        ax, as_pixels(s.x[:16]), ncols=4, title=f"{name}\n({s.kind})"
+    )
+for ax in axes.flat[len(sets) :]:
     ax.set_axis_off()
 plt.show()
 
@@ -173,9 +210,21 @@ if "fake" in sets:
     glue("ch4_gan_epochs", f"{gen_meta['config']['epochs']}")
     glue("ch4_gan_d_loss", f"{gen_meta['d_loss'][-1]:.2f}")
     fig, axes = plt.subplots(1, 2, figsize=(9, 4.6), constrained_layout=True)
-    shown = np.random.default_rng(cfg.seed).choice(len(real_x), size=min(36, len(real_x)), replace=False)
-    plots.plot_image_tiles(axes[0], as_pixels(real_x[np.sort(shown)]), ncols=6, title="real shadow-train images")
-    plots.plot_image_tiles(axes[1], as_pixels(sets["fake"].x[:36]), ncols=6, title="generated ('fake') images")
+    shown = np.random.default_rng(cfg.seed).choice(
+        len(real_x), size=min(36, len(real_x)), replace=False
+    )
+    plots.plot_image_tiles(
+        axes[0],
+        as_pixels(real_x[np.sort(shown)]),
+        ncols=6,
+        title="real shadow-train images",
+    )
+    plots.plot_image_tiles(
+        axes[1],
+        as_pixels(sets["fake"].x[:36]),
+        ncols=6,
+        title="generated ('fake') images",
+    )
     plt.show()
     fig, ax = plt.subplots(figsize=(6, 2.6), constrained_layout=True)
     ax.plot(gen_meta["d_loss"], label="discriminator")
@@ -208,19 +257,40 @@ else:
 
 # %%
 tidy = pd.concat(
-    [ev.evaluate(arch, "standard") if name == "test" else
-     ev.evaluate(arch, "standard", source=name, nonmember_x=s.x)
-     for arch in archs for name, s in sets.items()],
+    [
+        (
+            ev.evaluate(arch, "standard")
+            if name == "test"
+            else ev.evaluate(arch, "standard", source=name, nonmember_x=s.x)
+        )
+        for arch in archs
+        for name, s in sets.items()
+    ],
     ignore_index=True,
 )
 tidy["kind"] = tidy["source"].map(kinds)
 labels = {name: f"{name}\n({kind})" for name, kind in kinds.items()}
-fig, axes = plt.subplots(len(archs), 1, figsize=(max(7.5, 1.05 * len(sets) + 2), 3.5 * len(archs)),
-                         squeeze=False, constrained_layout=True)
+fig, axes = plt.subplots(
+    len(archs),
+    1,
+    figsize=(max(7.5, 1.05 * len(sets) + 2), 3.5 * len(archs)),
+    squeeze=False,
+    constrained_layout=True,
+)
 for ax, arch in zip(axes[:, 0], archs):
-    plots.plot_fpr_bars(ax, tidy[tidy.architecture == arch], sources=list(sets), attacks=attacks,
-                        source_labels=labels, title=f"{arch}: false-positive rate per non-member source")
-    test_fpr = tidy[(tidy.architecture == arch) & (tidy.source == "test") & (tidy.attack == "max_score")].fpr.item()
+    plots.plot_fpr_bars(
+        ax,
+        tidy[tidy.architecture == arch],
+        sources=list(sets),
+        attacks=attacks,
+        source_labels=labels,
+        title=f"{arch}: false-positive rate per non-member source",
+    )
+    test_fpr = tidy[
+        (tidy.architecture == arch)
+        & (tidy.source == "test")
+        & (tidy.attack == "max_score")
+    ].fpr.item()
     ax.axhline(test_fpr, color="grey", lw=0.8, ls="--")
 plt.show()
 
@@ -230,14 +300,25 @@ plt.show()
 # non-members are equally many, so precision is $\mathrm{TPR} / (\mathrm{TPR} + \mathrm{FPR})$).
 
 # %%
-fpr_table = tidy.pivot_table(index="source", columns=["architecture", "attack"], values="fpr", sort=False)
-precision_table = tidy.pivot_table(index="source", columns=["architecture", "attack"], values="precision", sort=False)
+fpr_table = tidy.pivot_table(
+    index="source", columns=["architecture", "attack"], values="fpr", sort=False
+)
+precision_table = tidy.pivot_table(
+    index="source", columns=["architecture", "attack"], values="precision", sort=False
+)
 display_table = pd.concat({"FPR": fpr_table, "precision": precision_table}, axis=1)
 styled_percent(display_table, digits=1)
 
+
 # %%
 def fpr(arch: str, source: str, attack: str = "max_score") -> float:
-    return float(tidy[(tidy.architecture == arch) & (tidy.source == source) & (tidy.attack == attack)].fpr.item())
+    return float(
+        tidy[
+            (tidy.architecture == arch)
+            & (tidy.source == source)
+            & (tidy.attack == attack)
+        ].fpr.item()
+    )
 
 
 def listing(values: dict) -> str:
@@ -251,23 +332,39 @@ arch0 = archs[0]
 glue("ch4_arch0", arch0)
 glue("ch4_test_fpr", listing({a: fmt_pct(fpr(a, "test")) for a in archs}))
 glue("ch4_test_fpr0", fmt_pct(fpr(arch0, "test")))
-glue("ch4_fake_fpr", listing({a: fmt_pct(fpr(a, "fake")) for a in archs}) if "fake" in sets else "n/a")
+glue(
+    "ch4_fake_fpr",
+    listing({a: fmt_pct(fpr(a, "fake")) for a in archs}) if "fake" in sets else "n/a",
+)
 if natural:
     best = {a: max(natural, key=lambda n: fpr(a, n)) for a in archs}
     low = {a: min(natural, key=lambda n: fpr(a, n)) for a in archs}
-    glue("ch4_natural_high", listing({a: f"{best[a]} ({fmt_pct(fpr(a, best[a]))})" for a in archs}))
-    glue("ch4_natural_low", listing({a: f"{low[a]} ({fmt_pct(fpr(a, low[a]))})" for a in archs}))
+    glue(
+        "ch4_natural_high",
+        listing({a: f"{best[a]} ({fmt_pct(fpr(a, best[a]))})" for a in archs}),
+    )
+    glue(
+        "ch4_natural_low",
+        listing({a: f"{low[a]} ({fmt_pct(fpr(a, low[a]))})" for a in archs}),
+    )
 else:
     glue("ch4_natural_high", "n/a (no such source selected)")
     glue("ch4_natural_low", "n/a (no such source selected)")
 if "fake" in sets:
     ratio = {a: fpr(a, "fake") / max(fpr(a, "test"), 1e-12) for a in archs}
     if all(r >= 0.8 for r in ratio.values()):
-        glue("ch4_fake_compare", "about as often as, or more often than, the real test images")
+        glue(
+            "ch4_fake_compare",
+            "about as often as, or more often than, the real test images",
+        )
     elif all(r < 0.8 for r in ratio.values()):
         glue("ch4_fake_compare", "less often than the real test images")
     else:
-        glue("ch4_fake_compare", "less often than the real test images for some architectures, about as often for others")
+        glue(
+            "ch4_fake_compare",
+            "less often than the real test images for some architectures, about as"
+            " often for others",
+        )
 else:
     glue("ch4_fake_compare", "(the source 'fake' was not selected)")
 min_fpr = tidy[tidy.source.isin(natural)].groupby(["architecture", "source"]).fpr.min()
@@ -276,18 +373,29 @@ glue("ch4_n_pairs", f"{len(min_fpr)}")
 
 
 def compared_with_test(source: str) -> str:
-    """'raised for a (x vs y), lowered for b (...)' of one source's max-score FPR, 1-point margin."""
+    """'raised for a (x vs y), lowered for b (...)' of one source's max-score FPR,
+    with a margin of one percentage point."""
     parts = []
     for a in archs:
         new, old = fpr(a, source), fpr(a, "test")
-        word = "raised" if new > old + 0.01 else "lowered" if new < old - 0.01 else "left unchanged"
+        word = (
+            "raised"
+            if new > old + 0.01
+            else "lowered" if new < old - 0.01 else "left unchanged"
+        )
         parts.append(f"{word} for {a} ({fmt_pct(new)})")
     return f"`{source}` " + ", ".join(parts)
 
 
 transformed = [n for n in others if kinds[n] == "transformed" and n != "scaled"]
-glue("ch4_transformed", "; ".join(compared_with_test(n) for n in transformed) if transformed
-     else "no transformed source other than scaling was selected")
+glue(
+    "ch4_transformed",
+    (
+        "; ".join(compared_with_test(n) for n in transformed)
+        if transformed
+        else "no transformed source other than scaling was selected"
+    ),
+)
 precisions = tidy[tidy.attack == "max_score"].precision
 glue("ch4_prec_range", f"{fmt_pct(precisions.min())} to {fmt_pct(precisions.max())}")
 _ = glue("ch4_n_sources", f"{len(sets)}")
@@ -329,11 +437,23 @@ _ = glue("ch4_n_sources", f"{len(sets)}")
 # the model is most confident about.
 
 # %%
-mmps = tidy.pivot_table(index="source", columns=["architecture", "attack"], values=["mmps_fp", "mmps_tn"], sort=False)
-mmps = mmps.reorder_levels([1, 2, 0], axis=1).sort_index(axis=1, level=[0, 1], sort_remaining=False)
-mmps = mmps.reindex(columns=pd.MultiIndex.from_product([archs, attacks, ["mmps_fp", "mmps_tn"]]))
+mmps = tidy.pivot_table(
+    index="source",
+    columns=["architecture", "attack"],
+    values=["mmps_fp", "mmps_tn"],
+    sort=False,
+)
+mmps = mmps.reorder_levels([1, 2, 0], axis=1).sort_index(
+    axis=1, level=[0, 1], sort_remaining=False
+)
+mmps = mmps.reindex(
+    columns=pd.MultiIndex.from_product([archs, attacks, ["mmps_fp", "mmps_tn"]])
+)
 glue("ch4_mmps_fp_min", f"{np.nanmin(tidy.mmps_fp):.3f}")
-glue("ch4_mmps_tn_range", f"{np.nanmin(tidy.mmps_tn):.3f} to {np.nanmax(tidy.mmps_tn):.3f}")
+glue(
+    "ch4_mmps_tn_range",
+    f"{np.nanmin(tidy.mmps_tn):.3f} to {np.nanmax(tidy.mmps_tn):.3f}",
+)
 mmps.style.format(lambda v: "–" if pd.isna(v) else f"{v:.4f}")
 
 # %% [markdown]
@@ -355,17 +475,21 @@ rng = np.random.default_rng(cfg.seed)
 gallery_images, captions, agree = [], [], {}
 for name, s in sets.items():
     set_key = "target_nonmembers" if name == "test" else f"source:{name}"
-    scores = ev.scores(arch0, "target", "standard", set_key, None if name == "test" else s.x)
+    scores = ev.scores(
+        arch0, "target", "standard", set_key, None if name == "test" else s.x
+    )
     called = np.all([fitted[a].predict(scores) for a in attacks], axis=0)
     agree[name] = called.mean()
     chosen = rng.permutation(np.flatnonzero(called))[:3]
     for i in chosen:
-        gallery_images.append(as_pixels(s.x[i:i + 1])[0])
+        gallery_images.append(as_pixels(s.x[i : i + 1])[0])
         captions.append(f"{name}\nmax score {max_score(scores)[i]:.4f}")
 if gallery_images:
     plots.plot_gallery(gallery_images, captions, ncols=min(9, len(captions)), size=1.35)
     plt.show()
-agree_table = pd.Series(agree, name=f"share called a member by all three attacks ({arch0})").to_frame()
+agree_table = pd.Series(
+    agree, name=f"share called a member by all three attacks ({arch0})"
+).to_frame()
 glue("ch4_agree_fake", fmt_pct(agree.get("fake", float("nan"))))
 styled_percent(agree_table, digits=1)
 
@@ -391,30 +515,69 @@ for arch in archs:
         rep = ev.evaluate(arch, "standard", source=f"scaled x{f:g}", nonmember_x=x_f)
         scores = ev.scores(arch, "target", "standard", f"source:scaled x{f:g}", x_f)
         for _, row in rep.iterrows():
-            curve.append({"architecture": arch, "factor": f, "attack": row.attack, "fpr": row.fpr,
-                          "mean max score": float(max_score(scores).mean())})
+            curve.append(
+                {
+                    "architecture": arch,
+                    "factor": f,
+                    "attack": row.attack,
+                    "fpr": row.fpr,
+                    "mean max score": float(max_score(scores).mean()),
+                }
+            )
 curve = pd.DataFrame(curve)
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), constrained_layout=True)
 for arch in archs:
     part = curve[(curve.architecture == arch) & (curve.attack == "max_score")]
     axes[0].plot(part.factor, part.fpr, marker="o", ms=3, label=arch)
     axes[1].plot(part.factor, part["mean max score"], marker="o", ms=3, label=arch)
-for ax, ylabel in zip(axes, ["FPR of the max-score attack", "mean max score of the non-members"]):
+for ax, ylabel in zip(
+    axes, ["FPR of the max-score attack", "mean max score of the non-members"]
+):
     ax.set_xscale("log")
     ax.set_xlabel("scale factor applied to the normalised test non-members")
     ax.set_ylabel(ylabel)
     ax.legend(frameon=False)
 axes[0].set_ylim(0, 1.02)
 plt.show()
-scaled_fpr = {a: fpr(a, "scaled") for a in archs} if "scaled" in sets else {
-    a: curve[(curve.architecture == a) & (curve.factor == cfg.scale_factor) & (curve.attack == "max_score")].fpr.item()
-    for a in archs}
+scaled_fpr = (
+    {a: fpr(a, "scaled") for a in archs}
+    if "scaled" in sets
+    else {
+        a: (
+            curve[
+                (curve.architecture == a)
+                & (curve.factor == cfg.scale_factor)
+                & (curve.attack == "max_score")
+            ].fpr.item()
+        )
+        for a in archs
+    }
+)
 glue("ch4_scale_factor", f"{cfg.scale_factor:g}")
 glue("ch4_scaled_fpr", listing({a: fmt_pct(v) for a, v in scaled_fpr.items()}))
-scaled_precision = {a: tidy[(tidy.architecture == a) & (tidy.source == "scaled") & (tidy.attack == "max_score")]
-                    .precision.item() for a in archs} if "scaled" in sets else {}
-glue("ch4_scaled_precision", listing({a: fmt_pct(v) for a, v in scaled_precision.items()}) or "n/a")
-ten = curve[(curve.factor == 10.0) & (curve.attack == "max_score")].set_index("architecture").fpr
+scaled_precision = (
+    {
+        a: (
+            tidy[
+                (tidy.architecture == a)
+                & (tidy.source == "scaled")
+                & (tidy.attack == "max_score")
+            ].precision.item()
+        )
+        for a in archs
+    }
+    if "scaled" in sets
+    else {}
+)
+glue(
+    "ch4_scaled_precision",
+    listing({a: fmt_pct(v) for a, v in scaled_precision.items()}) or "n/a",
+)
+ten = (
+    curve[(curve.factor == 10.0) & (curve.attack == "max_score")]
+    .set_index("architecture")
+    .fpr
+)
 glue("ch4_fpr_at_10", listing({a: fmt_pct(v) for a, v in ten.items()}))
 _ = glue("ch4_scaled_min", fmt_pct(min(scaled_fpr.values())))
 
@@ -441,18 +604,44 @@ _ = glue("ch4_scaled_min", fmt_pct(min(scaled_fpr.values())))
 
 # %%
 paper = paper_attack_results()
-paper = paper[(paper.dataset == "cifar10") & (paper.variant == "standard") & (paper.metric == "FPR")
-              & (paper.attack == "max_score")]
-paper_fpr = paper.pivot_table(index="source", columns="architecture", values="value", sort=False)
+paper = paper[
+    (paper.dataset == "cifar10")
+    & (paper.variant == "standard")
+    & (paper.metric == "FPR")
+    & (paper.attack == "max_score")
+]
+paper_fpr = paper.pivot_table(
+    index="source", columns="architecture", values="value", sort=False
+)
 paper_all = paper_attack_results()
-paper_all = paper_all[(paper_all.dataset == "cifar10") & (paper_all.variant == "standard") & (paper_all.metric == "FPR")]
-by_attack = paper_all.pivot_table(index=["architecture", "source"], columns="attack", values="value")
-gap = (by_attack.drop(columns="max_score").sub(by_attack["max_score"], axis=0)).abs().max().max()
+paper_all = paper_all[
+    (paper_all.dataset == "cifar10")
+    & (paper_all.variant == "standard")
+    & (paper_all.metric == "FPR")
+]
+by_attack = paper_all.pivot_table(
+    index=["architecture", "source"], columns="attack", values="value"
+)
+gap = (
+    (by_attack.drop(columns="max_score").sub(by_attack["max_score"], axis=0))
+    .abs()
+    .max()
+    .max()
+)
 glue("ch4_paper_attack_gap", f"{100 * gap:.1f}")
 glue("ch4_citation", CITATION)
-glue("ch4_paper_scaled", listing({a: fmt_pct(v) for a, v in paper_fpr.loc["Scaled"].items()}))
-glue("ch4_paper_fake", listing({a: fmt_pct(v) for a, v in paper_fpr.loc["Fake CIFAR-10"].items()}))
-glue("ch4_paper_test", listing({a: fmt_pct(v) for a, v in paper_fpr.loc["Original"].items()}))
+glue(
+    "ch4_paper_scaled",
+    listing({a: fmt_pct(v) for a, v in paper_fpr.loc["Scaled"].items()}),
+)
+glue(
+    "ch4_paper_fake",
+    listing({a: fmt_pct(v) for a, v in paper_fpr.loc["Fake CIFAR-10"].items()}),
+)
+glue(
+    "ch4_paper_test",
+    listing({a: fmt_pct(v) for a, v in paper_fpr.loc["Original"].items()}),
+)
 styled_percent(paper_fpr, digits=1)
 
 # %% [markdown]

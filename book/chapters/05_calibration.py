@@ -32,7 +32,7 @@
 #   distances) and Figure 5a-b (t-SNE of the penultimate features), re-run on this profile.
 
 # %% tags=["remove-cell"]
-# Setup: installs the project when this notebook runs in Google Colab; does nothing elsewhere.
+# Setup: installs the project in Google Colab; does nothing elsewhere.
 import importlib.util
 import os
 import subprocess
@@ -41,8 +41,13 @@ import sys
 REPO_URL = "https://github.com/mia-overconfidence/trust-prediction-scores-book"
 IN_COLAB = "google.colab" in sys.modules
 if IN_COLAB and importlib.util.find_spec("helpers") is None:
-    subprocess.run(["git", "clone", "--depth", "1", REPO_URL, "/content/book"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/book[laplace]"], check=True)
+    subprocess.run(
+        ["git", "clone", "--depth", "1", REPO_URL, "/content/book"], check=True
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "-e", "/content/book[laplace]"],
+        check=True,
+    )
     sys.path.insert(0, "/content/book/src")
     os.chdir("/content/book/book/chapters")
 
@@ -51,8 +56,10 @@ profile = "quick"  # name of a file in book/profiles/
 dataset = None  # None keeps the profile's dataset
 seed = None  # None keeps the profile's seed
 label_smoothing = None  # smoothing factor of the LS models; None keeps the profile's
-focus_architecture = None  # architecture of Figures 4 and 5; None: the profile's last one
-ood_source = None  # out-of-distribution source of Figures 4 and 5; None: the first near-OOD one
+# architecture of Figures 4 and 5; None: the profile's last one
+focus_architecture = None
+# out-of-distribution source of Figures 4 and 5; None: the first near-OOD one
+ood_source = None
 overrides = {}  # any other profile parameter, e.g. {"epochs": 10}
 
 # %%
@@ -63,24 +70,37 @@ import pandas as pd
 from helpers import plots
 from helpers.calibration import fingerprint
 from helpers.config import ConfigError, load_profile
-from helpers.evaluation import ATTACK_LABELS, ATTACK_NAMES, VARIANT_LABELS, AttackEvaluation, variant_table, with_arrows
+from helpers.evaluation import (
+    ATTACK_LABELS,
+    ATTACK_NAMES,
+    VARIANT_LABELS,
+    AttackEvaluation,
+    variant_table,
+    with_arrows,
+)
 from helpers.embedding import embedding_silhouettes, penultimate_features, tsne_2d
 from helpers.experiment import Experiment
 from helpers.notebook import fmt_pct, glue, setup
 from helpers.reference import CITATION, paper_table2
 from helpers.sources import available_sources, nonmember_set
 
-cfg = load_profile(profile, overrides, dataset=dataset, seed=seed, label_smoothing=label_smoothing)
+cfg = load_profile(
+    profile, overrides, dataset=dataset, seed=seed, label_smoothing=label_smoothing
+)
 setup(cfg.seed, cfg.cpu_threads)
 exp = Experiment(cfg, progress=False)
 ev = AttackEvaluation(exp)
 archs = list(cfg.architectures)
 focus = focus_architecture or archs[-1]
 if focus not in archs:
-    raise ConfigError(f"parameter 'focus_architecture' has value {focus!r}; allowed: one of {archs}")
+    raise ConfigError(
+        f"parameter 'focus_architecture' has value {focus!r}; allowed: one of {archs}"
+    )
 VARIANTS = ["standard", "label_smoothing", "laplace"]
-print(f"profile {cfg.name!r}, dataset {cfg.dataset!r}, seed {cfg.seed}, architectures {archs}, "
-      f"label smoothing {cfg.label_smoothing}, focus {focus!r}")
+print(
+    f"profile {cfg.name!r}, dataset {cfg.dataset!r}, seed {cfg.seed}, architectures"
+    f" {archs}, label smoothing {cfg.label_smoothing}, focus {focus!r}"
+)
 
 # %% [markdown]
 # ## What calibration means and how to measure it
@@ -112,14 +132,24 @@ print(f"profile {cfg.name!r}, dataset {cfg.dataset!r}, seed {cfg.seed}, architec
 # what share of the inputs falls into each bin (drawn at a reduced scale).
 
 # %%
-fig, axes = plt.subplots(len(archs), len(VARIANTS), figsize=(3.4 * len(VARIANTS), 3.2 * len(archs)),
-                         constrained_layout=True, squeeze=False)
+fig, axes = plt.subplots(
+    len(archs),
+    len(VARIANTS),
+    figsize=(3.4 * len(VARIANTS), 3.2 * len(archs)),
+    constrained_layout=True,
+    squeeze=False,
+)
 for i, arch in enumerate(archs):
     for j, variant in enumerate(VARIANTS):
         s = ev.scores(arch, "target", variant, "target_nonmembers")
-        plots.plot_reliability_diagram(axes[i, j], s.probs, s.labels, n_bins=15,
-                                       color=plots.VARIANT_COLOURS[variant],
-                                       title=f"{arch}, {VARIANT_LABELS[variant]}")
+        plots.plot_reliability_diagram(
+            axes[i, j],
+            s.probs,
+            s.labels,
+            n_bins=15,
+            color=plots.VARIANT_COLOURS[variant],
+            title=f"{arch}, {VARIANT_LABELS[variant]}",
+        )
 plt.show()
 
 # %% [markdown]
@@ -133,36 +163,59 @@ cal_rows = []
 for arch in archs:
     for variant in VARIANTS:
         m = ev.model_metrics(arch, variant)
-        conf = ev.scores(arch, "target", variant, "target_nonmembers").probs.max(1).mean()
-        cal_rows.append({"architecture": arch, "variant": VARIANT_LABELS[variant], "test accuracy": m["test_accuracy"],
-                         "mean confidence": conf, "ECE": m["ece"], "OE": m["oe"]})
+        conf = (
+            ev.scores(arch, "target", variant, "target_nonmembers").probs.max(1).mean()
+        )
+        cal_rows.append(
+            {
+                "architecture": arch,
+                "variant": VARIANT_LABELS[variant],
+                "test accuracy": m["test_accuracy"],
+                "mean confidence": conf,
+                "ECE": m["ece"],
+                "OE": m["oe"],
+            }
+        )
 calibration = pd.DataFrame(cal_rows).set_index(["architecture", "variant"])
 cal = {(a, v): row for (a, v), row in calibration.iterrows()}
 
 
 def change_list(column: str, variant: str) -> str:
     """'arch: standard -> variant; ...' for one column of the calibration table."""
-    return "; ".join(f"{a}: {fmt_pct(cal[(a, 'Standard')][column])} to {fmt_pct(cal[(a, variant)][column])}"
-                     for a in archs)
+    return "; ".join(
+        f"{a}: {fmt_pct(cal[(a, 'Standard')][column])} to"
+        f" {fmt_pct(cal[(a, variant)][column])}"
+        for a in archs
+    )
 
 
-glue("ch5_ece_standard", ", ".join(f"{a} {fmt_pct(cal[(a, 'Standard')]['ECE'])}" for a in archs))
+glue(
+    "ch5_ece_standard",
+    ", ".join(f"{a} {fmt_pct(cal[(a, 'Standard')]['ECE'])}" for a in archs),
+)
 glue("ch5_ece_ls", change_list("ECE", "LS"))
 glue("ch5_oe_ls", change_list("OE", "LS"))
 glue("ch5_conf_ls", change_list("mean confidence", "LS"))
 glue("ch5_acc_ls", change_list("test accuracy", "LS"))
 glue("ch5_ece_la", change_list("ECE", "LA"))
-OVERCONFIDENT_ECE = 0.10  # an ECE of at least 10 percent counts as clearly miscalibrated here
+# an ECE of at least 10 percent counts as clearly miscalibrated here
+OVERCONFIDENT_ECE = 0.10
 std_ece = {a: cal[(a, "Standard")]["ECE"] for a in archs}
 if all(e >= OVERCONFIDENT_ECE for e in std_ece.values()):
-    ece_reading = ("all of them clearly miscalibrated, with plenty of overconfidence for calibration to "
-                   "remove, as in the paper")
+    ece_reading = (
+        "all of them clearly miscalibrated, with plenty of overconfidence for"
+        " calibration to remove, as in the paper"
+    )
 elif not any(e >= OVERCONFIDENT_ECE for e in std_ece.values()):
-    ece_reading = ("all of them close to calibrated already, unlike the paper's models, so calibration has "
-                   "little to remove here")
+    ece_reading = (
+        "all of them close to calibrated already, unlike the paper's models, so"
+        " calibration has little to remove here"
+    )
 else:
-    ece_reading = ("some clearly miscalibrated, others close to calibrated already, so calibration has more "
-                   "to remove in some models than in others")
+    ece_reading = (
+        "some clearly miscalibrated, others close to calibrated already, so calibration"
+        " has more to remove in some models than in others"
+    )
 glue("ch5_ece_reading", ece_reading)
 calibration.style.format("{:.1%}")
 
@@ -193,13 +246,35 @@ train_std = exp.train_config(focus, "target", "standard")
 k = exp.data.num_classes
 glue("ch5_ls_eps", f"{train_ls.label_smoothing:g}")
 PAPER_EPS = 0.0083  # the paper's factor for its CIFAR-10 models (0.1 for the ResNet-50)
-glue("ch5_ls_note", "the paper's factor for its CIFAR-10 models" if np.isclose(train_ls.label_smoothing, PAPER_EPS)
-     else f"the paper used {PAPER_EPS:g} for its CIFAR-10 models and 0.1 for its ResNet-50; this profile's "
-          "models see far fewer images and epochs, and the profile file records why it uses this factor")
-glue("ch5_ls_target", f"{1 - train_ls.label_smoothing + train_ls.label_smoothing / k:.3f}")
-pd.DataFrame({v: {"label smoothing": f"{c.label_smoothing:g}", "weight decay": f"{c.weight_decay:g}",
-                  "optimizer": c.optimizer, "learning rate": f"{c.lr:g}", "epochs": c.epochs, "seed": c.seed}
-              for v, c in (("standard", train_std), ("label_smoothing", train_ls))})
+glue(
+    "ch5_ls_note",
+    (
+        "the paper's factor for its CIFAR-10 models"
+        if np.isclose(train_ls.label_smoothing, PAPER_EPS)
+        else (
+            f"the paper used {PAPER_EPS:g} for its CIFAR-10 models and 0.1 for its"
+            " ResNet-50; this profile's models see far fewer images and epochs, and"
+            " the profile file records why it uses this factor"
+        )
+    ),
+)
+glue(
+    "ch5_ls_target",
+    f"{1 - train_ls.label_smoothing + train_ls.label_smoothing / k:.3f}",
+)
+pd.DataFrame(
+    {
+        v: {
+            "label smoothing": f"{c.label_smoothing:g}",
+            "weight decay": f"{c.weight_decay:g}",
+            "optimizer": c.optimizer,
+            "learning rate": f"{c.lr:g}",
+            "epochs": c.epochs,
+            "seed": c.seed,
+        }
+        for v, c in (("standard", train_std), ("label_smoothing", train_ls))
+    }
+)
 
 # %% [markdown]
 # With $\varepsilon$ = {glue:text}`ch5_ls_eps` ({glue:text}`ch5_ls_note`) and the dataset's classes, the best
@@ -260,33 +335,53 @@ for arch in archs:
         la = ev.laplace(arch, role)
         fitted = la.fitted_on
         x_eval, _ = exp.input_set(f"{role}_nonmembers")
-        laplace_rows.append({
-            "architecture": arch, "role": role,
-            "Hessian fitted on": f"{fitted['hessian']['key']} (n={fitted['hessian']['n']})",
-            "prior chosen on": f"{fitted['prior']['key']} (n={fitted['prior']['n']})",
-            "prior precision": float(la.prior_precision.max()),
-            "shared images with evaluation non-members":
-                len(set(exp.splits["calibration"]) & set(exp.splits[f"{role}_nonmembers"])),
-            "prior data = evaluation non-members?": fitted["prior"]["fingerprint"] == fingerprint(x_eval),
-        })
+        laplace_rows.append(
+            {
+                "architecture": arch,
+                "role": role,
+                "Hessian fitted on": (
+                    f"{fitted['hessian']['key']} (n={fitted['hessian']['n']})"
+                ),
+                "prior chosen on": (
+                    f"{fitted['prior']['key']} (n={fitted['prior']['n']})"
+                ),
+                "prior precision": float(la.prior_precision.max()),
+                "shared images with evaluation non-members": len(
+                    set(exp.splits["calibration"])
+                    & set(exp.splits[f"{role}_nonmembers"])
+                ),
+                "prior data = evaluation non-members?": (
+                    fitted["prior"]["fingerprint"] == fingerprint(x_eval)
+                ),
+            }
+        )
 laplace_info = pd.DataFrame(laplace_rows).set_index(["architecture", "role"])
 precisions = laplace_info["prior precision"]
 GRID_TOP = 1e4
-glue("ch5_la_precisions", ", ".join(f"{a}/{r}: {p:.3g}" for (a, r), p in precisions.items()))
+glue(
+    "ch5_la_precisions",
+    ", ".join(f"{a}/{r}: {p:.3g}" for (a, r), p in precisions.items()),
+)
 GRID_BOTTOM = 1e-4
 n_top = int((precisions >= GRID_TOP * 0.999).sum())
 n_bottom = int((precisions <= GRID_BOTTOM * 1.001).sum())
 if n_top == len(precisions):
-    la_reading = ("Every fit chose the top of the grid, the *least* spread posterior on offer: the held-out "
-                  "data saw no benefit in shrinking the logits, so the LA scores differ little from the "
-                  "standard ones")
+    la_reading = (
+        "Every fit chose the top of the grid, the *least* spread posterior on offer:"
+        " the held-out data saw no benefit in shrinking the logits, so the LA scores"
+        " differ little from the standard ones"
+    )
 elif n_top + n_bottom == 0:
-    la_reading = ("Every fit chose a precision inside the grid: the held-out data preferred a posterior "
-                  "that shrinks the logits of uncertain inputs")
+    la_reading = (
+        "Every fit chose a precision inside the grid: the held-out data preferred a"
+        " posterior that shrinks the logits of uncertain inputs"
+    )
 else:
-    la_reading = (f"{n_top} of {len(precisions)} fits chose the top of the grid (the least spread posterior, "
-                  f"little change) and {n_bottom} its bottom (the widest posterior on offer); the others chose "
-                  "a precision inside it")
+    la_reading = (
+        f"{n_top} of {len(precisions)} fits chose the top of the grid (the least spread"
+        f" posterior, little change) and {n_bottom} its bottom (the widest posterior on"
+        " offer); the others chose a precision inside it"
+    )
 glue("ch5_la_reading", la_reading)
 laplace_info
 
@@ -323,18 +418,39 @@ def both(row: str, variant: str, arch: str) -> tuple[float, float]:
     return table2.loc[row, (arch, "Standard")], table2.loc[row, (arch, variant)]
 
 
-glue("ch5_auroc_ls", "; ".join(
-    f"{a}: {fmt_pct(both('Max. Score AUROC', 'LS', a)[0])} to {fmt_pct(both('Max. Score AUROC', 'LS', a)[1])}"
-    for a in archs))
-glue("ch5_pre_ls", "; ".join(
-    f"{a}: {fmt_pct(both('Max. Score Pre', 'LS', a)[0])} to {fmt_pct(both('Max. Score Pre', 'LS', a)[1])}"
-    for a in archs))
-glue("ch5_auroc_la", "; ".join(
-    f"{a}: {fmt_pct(both('Max. Score AUROC', 'LA', a)[0])} to {fmt_pct(both('Max. Score AUROC', 'LA', a)[1])}"
-    for a in archs))
-glue("ch5_paper_auroc_ls", f"{fmt_pct(paper2.loc['Max. Score AUROC'].iloc[0])} to "
-                           f"{fmt_pct(paper2.loc['Max. Score AUROC'].iloc[1])}")
-glue("ch5_paper_ece_ls", f"{fmt_pct(paper2.loc['ECE'].iloc[0])} to {fmt_pct(paper2.loc['ECE'].iloc[1])}");
+glue(
+    "ch5_auroc_ls",
+    "; ".join(
+        f"{a}: {fmt_pct(both('Max. Score AUROC', 'LS', a)[0])} to"
+        f" {fmt_pct(both('Max. Score AUROC', 'LS', a)[1])}"
+        for a in archs
+    ),
+)
+glue(
+    "ch5_pre_ls",
+    "; ".join(
+        f"{a}: {fmt_pct(both('Max. Score Pre', 'LS', a)[0])} to"
+        f" {fmt_pct(both('Max. Score Pre', 'LS', a)[1])}"
+        for a in archs
+    ),
+)
+glue(
+    "ch5_auroc_la",
+    "; ".join(
+        f"{a}: {fmt_pct(both('Max. Score AUROC', 'LA', a)[0])} to"
+        f" {fmt_pct(both('Max. Score AUROC', 'LA', a)[1])}"
+        for a in archs
+    ),
+)
+glue(
+    "ch5_paper_auroc_ls",
+    f"{fmt_pct(paper2.loc['Max. Score AUROC'].iloc[0])} to "
+    f"{fmt_pct(paper2.loc['Max. Score AUROC'].iloc[1])}",
+)
+glue(
+    "ch5_paper_ece_ls",
+    f"{fmt_pct(paper2.loc['ECE'].iloc[0])} to {fmt_pct(paper2.loc['ECE'].iloc[1])}",
+)
 
 # %% [markdown]
 # In the paper, label smoothing cut the ResNet-50's ECE from {glue:text}`ch5_paper_ece_ls`
@@ -357,25 +473,54 @@ source_names = list(available_sources(exp))
 sources = {name: nonmember_set(exp, name) for name in source_names}
 ood_names = [n for n in source_names if n != "test"]
 tidy = pd.concat(
-    [ev.evaluate(arch, variant) if name == "test" else
-     ev.evaluate(arch, variant, source=name, nonmember_x=sources[name].x)
-     for arch in archs for variant in VARIANTS for name in source_names],
+    [
+        (
+            ev.evaluate(arch, variant)
+            if name == "test"
+            else ev.evaluate(arch, variant, source=name, nonmember_x=sources[name].x)
+        )
+        for arch in archs
+        for variant in VARIANTS
+        for name in source_names
+    ],
     ignore_index=True,
 )
-pd.DataFrame({n: {"kind": s.kind, "images": len(s.x), "description": s.description} for n, s in sources.items()}).T
+pd.DataFrame(
+    {
+        n: {"kind": s.kind, "images": len(s.x), "description": s.description}
+        for n, s in sources.items()
+    }
+).T
 
 # %%
-fig, axes = plt.subplots(len(archs), 2, figsize=(13, 3.6 * len(archs) + 0.6), layout="constrained", squeeze=False)
+fig, axes = plt.subplots(
+    len(archs),
+    2,
+    figsize=(13, 3.6 * len(archs) + 0.6),
+    layout="constrained",
+    squeeze=False,
+)
 for i, arch in enumerate(archs):
     for j, variant in enumerate(["label_smoothing", "laplace"]):
-        part = tidy[(tidy.architecture == arch) & tidy.variant.isin(["standard", variant])]
-        plots.plot_fpr_bars(axes[i, j], part, sources=source_names, overlay_variant=variant,
-                            title=f"{arch}: standard (transparent) vs {VARIANT_LABELS[variant]} (solid)",
-                            legend=i == 0 and j == 0)
+        part = tidy[
+            (tidy.architecture == arch) & tidy.variant.isin(["standard", variant])
+        ]
+        plots.plot_fpr_bars(
+            axes[i, j],
+            part,
+            sources=source_names,
+            overlay_variant=variant,
+            title=(
+                f"{arch}: standard (transparent) vs {VARIANT_LABELS[variant]} (solid)"
+            ),
+            legend=i == 0 and j == 0,
+        )
 handles, names = axes[0, 0].get_legend_handles_labels()
 axes[0, 0].get_legend().remove()
 names = [n.replace("(label_smoothing)", "(LS or LA)") for n in names]
-fig.legend(handles, names, loc="outside lower center", ncol=3, frameon=False, fontsize=9)
+fig.legend(
+    handles, names, loc="outside lower center", ncol=3, frameon=False, fontsize=9
+)
 plt.show()
 
 # %% [markdown]
@@ -390,10 +535,21 @@ plt.show()
 # %%
 from helpers.claims import check_claims, claim_summary, results_from_evaluation
 
-CALIBRATION_CLAIMS = ["ls_lowers_ood_fpr", "ls_raises_auroc", "ls_raises_precision", "la_lowers_ood_fpr"]
-claim_rows = check_claims(results_from_evaluation(ev, sources, variants=["standard", "label_smoothing", "laplace"]))
+CALIBRATION_CLAIMS = [
+    "ls_lowers_ood_fpr",
+    "ls_raises_auroc",
+    "ls_raises_precision",
+    "la_lowers_ood_fpr",
+]
+claim_rows = check_claims(
+    results_from_evaluation(
+        ev, sources, variants=["standard", "label_smoothing", "laplace"]
+    )
+)
 claim_rows = claim_rows[claim_rows.claim.isin(CALIBRATION_CLAIMS)]
-calibration_claims = claim_summary(claim_rows).loc[CALIBRATION_CLAIMS, ["claim", "scope", "checked", "holds", "verdict"]]
+calibration_claims = claim_summary(claim_rows).loc[
+    CALIBRATION_CLAIMS, ["claim", "scope", "checked", "holds", "verdict"]
+]
 
 
 def claim_sentence(key: str) -> str:
@@ -409,8 +565,9 @@ for key in CALIBRATION_CLAIMS:
 calibration_claims
 
 # %%
-claim_rows.set_index(["claim", "architecture", "attack"])[["detail", "measured", "se", "verdict"]] \
-    .style.format({"measured": "{:+.3f}", "se": "{:.3f}"})
+claim_rows.set_index(["claim", "architecture", "attack"])[
+    ["detail", "measured", "se", "verdict"]
+].style.format({"measured": "{:+.3f}", "se": "{:.3f}"})
 
 # %% [markdown]
 # On this run: label smoothing lowers the FPR on the other sources:
@@ -421,16 +578,46 @@ claim_rows.set_index(["claim", "architecture", "attack"])[["detail", "measured",
 
 # %%
 if "scaled" in source_names:
-    scaled = tidy[(tidy.source == "scaled") & (tidy.attack == "max_score")].set_index(["architecture", "variant"]).fpr
-    glue("ch5_scaled_fpr", "; ".join(
-        f"{a}: {', '.join(f'{VARIANT_LABELS[v]} {fmt_pct(scaled[(a, v)])}' for v in VARIANTS)}" for a in archs))
-    la_scaled_lower = [a for a in archs if scaled[(a, "laplace")] < scaled[(a, "standard")] - 0.01]
-    ls_scaled_lower = [a for a in archs if scaled[(a, "label_smoothing")] < scaled[(a, "standard")] - 0.01]
-    glue("ch5_scaled_reading",
-         (f"The Laplace approximation lowered it by more than a point for {', '.join(la_scaled_lower)}"
-          if la_scaled_lower else "The Laplace approximation lowered it by more than a point for no architecture")
-         + (f", label smoothing for {', '.join(ls_scaled_lower)}" if ls_scaled_lower
-            else ", label smoothing for none"))
+    scaled = (
+        tidy[(tidy.source == "scaled") & (tidy.attack == "max_score")]
+        .set_index(["architecture", "variant"])
+        .fpr
+    )
+    glue(
+        "ch5_scaled_fpr",
+        "; ".join(
+            f"{a}: "
+            + ", ".join(
+                f"{VARIANT_LABELS[v]} {fmt_pct(scaled[(a, v)])}" for v in VARIANTS
+            )
+            for a in archs
+        ),
+    )
+    la_scaled_lower = [
+        a for a in archs if scaled[(a, "laplace")] < scaled[(a, "standard")] - 0.01
+    ]
+    ls_scaled_lower = [
+        a
+        for a in archs
+        if scaled[(a, "label_smoothing")] < scaled[(a, "standard")] - 0.01
+    ]
+    glue(
+        "ch5_scaled_reading",
+        (
+            "The Laplace approximation lowered it by more than a point for"
+            f" {', '.join(la_scaled_lower)}"
+            if la_scaled_lower
+            else (
+                "The Laplace approximation lowered it by more than a point for no"
+                " architecture"
+            )
+        )
+        + (
+            f", label smoothing for {', '.join(ls_scaled_lower)}"
+            if ls_scaled_lower
+            else ", label smoothing for none"
+        ),
+    )
 else:
     glue("ch5_scaled_fpr", "not measured (the source is not available)")
     glue("ch5_scaled_reading", "Without the source there is nothing to compare")
@@ -458,36 +645,79 @@ else:
 
 # %%
 if ood_source is None:
-    ood_source = next((n for kind in ("near-OOD", "far-OOD") for n in ood_names if sources[n].kind == kind),
-                      ood_names[0])
+    ood_source = next(
+        (
+            n
+            for kind in ("near-OOD", "far-OOD")
+            for n in ood_names
+            if sources[n].kind == kind
+        ),
+        ood_names[0],
+    )
 if ood_source not in sources:
-    raise ConfigError(f"parameter 'ood_source' has value {ood_source!r}; allowed: one of {ood_names}")
-n_set = min(cfg.n_members, len(sources[ood_source].x), len(exp.splits["target_nonmembers"]))
+    raise ConfigError(
+        f"parameter 'ood_source' has value {ood_source!r}; allowed: one of {ood_names}"
+    )
+n_set = min(
+    cfg.n_members, len(sources[ood_source].x), len(exp.splits["target_nonmembers"])
+)
 sets = {
     "members": exp.input_set("target_members")[0][:n_set],
     "test non-members": exp.input_set("target_nonmembers")[0][:n_set],
     f"OOD: {ood_source}": sources[ood_source].x[:n_set],
 }
-SET_COLOURS = dict(zip(sets, [plots.SET_COLOURS["members"], plots.SET_COLOURS["test"], plots.SET_COLOURS["ood"]]))
-max_scores = {v: {name: ev.predict_scores(focus, "target", v, x).probs.max(1) for name, x in sets.items()}
-              for v in ["standard", "label_smoothing"]}
+SET_COLOURS = dict(
+    zip(
+        sets,
+        [
+            plots.SET_COLOURS["members"],
+            plots.SET_COLOURS["test"],
+            plots.SET_COLOURS["ood"],
+        ],
+    )
+)
+max_scores = {
+    v: {
+        name: ev.predict_scores(focus, "target", v, x).probs.max(1)
+        for name, x in sets.items()
+    }
+    for v in ["standard", "label_smoothing"]
+}
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), constrained_layout=True, sharey=False)
 emd = {}
 for ax, (letter, variant) in zip(axes, [("a", "standard"), ("b", "label_smoothing")]):
-    emd[variant] = plots.plot_score_kde(ax, max_scores[variant], reference="members", colors=SET_COLOURS,
-                                        title=f"({letter}) {focus}, {VARIANT_LABELS[variant]}")
+    emd[variant] = plots.plot_score_kde(
+        ax,
+        max_scores[variant],
+        reference="members",
+        colors=SET_COLOURS,
+        title=f"({letter}) {focus}, {VARIANT_LABELS[variant]}",
+    )
 plt.show()
 
 # %%
 test_key, ood_key = list(sets)[1], list(sets)[2]
-emd_table = pd.DataFrame({VARIANT_LABELS[v]: {f"EMD members vs {n}": e[n] for n in (test_key, ood_key)}
-                          for v, e in emd.items()})
-emd_table["paper, ResNet-50 (Std / LS)"] = ["0.132 / 0.307 (dogs)", "0.223 / 0.522 (AFHQ cats)"]
+emd_table = pd.DataFrame(
+    {
+        VARIANT_LABELS[v]: {f"EMD members vs {n}": e[n] for n in (test_key, ood_key)}
+        for v, e in emd.items()
+    }
+)
+emd_table["paper, ResNet-50 (Std / LS)"] = [
+    "0.132 / 0.307 (dogs)",
+    "0.223 / 0.522 (AFHQ cats)",
+]
 for v, e in emd.items():
     glue(f"ch5_emd_{v}_test", f"{e[test_key]:.3f}")
     glue(f"ch5_emd_{v}_ood", f"{e[ood_key]:.3f}")
-glue("ch5_emd_ratio_test", f"{emd['label_smoothing'][test_key] / emd['standard'][test_key]:.2f}")
-glue("ch5_emd_ratio_ood", f"{emd['label_smoothing'][ood_key] / emd['standard'][ood_key]:.2f}")
+glue(
+    "ch5_emd_ratio_test",
+    f"{emd['label_smoothing'][test_key] / emd['standard'][test_key]:.2f}",
+)
+glue(
+    "ch5_emd_ratio_ood",
+    f"{emd['label_smoothing'][ood_key] / emd['standard'][ood_key]:.2f}",
+)
 glue("ch5_ood_source", ood_source)
 glue("ch5_focus", focus)
 glue("ch5_n_set", f"{n_set}")
@@ -517,31 +747,54 @@ emd_table
 # against everything else, and the members against the test non-members.
 
 # %%
-n_tsne = min(n_set, 500)  # points per set in the t-SNE pictures (t-SNE's cost grows faster than linearly)
+n_tsne = min(
+    n_set, 500
+)  # points per set in the t-SNE pictures (t-SNE's cost grows faster than linearly)
 tsne_sets = {name: x[:n_tsne] for name, x in sets.items()}
 groups = np.repeat(np.arange(len(sets)), n_tsne)
 embeddings, silhouette = {}, {}
 for variant in ["standard", "label_smoothing"]:
-    features = penultimate_features(ev.base_model(focus, "target", variant), list(tsne_sets.values()))
+    features = penultimate_features(
+        ev.base_model(focus, "target", variant), list(tsne_sets.values())
+    )
     embeddings[variant] = tsne_2d(features, seed=cfg.seed, cache_dir=cfg.cache_dir)
     silhouette[variant] = embedding_silhouettes(embeddings[variant], groups)
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), constrained_layout=True)
 for ax, (letter, variant) in zip(axes, [("a", "standard"), ("b", "label_smoothing")]):
-    plots.plot_embedding(ax, embeddings[variant], {name: groups == i for i, name in enumerate(sets)},
-                         colors=SET_COLOURS, title=f"({letter}) {focus}, {VARIANT_LABELS[variant]}")
+    plots.plot_embedding(
+        ax,
+        embeddings[variant],
+        {name: groups == i for i, name in enumerate(sets)},
+        colors=SET_COLOURS,
+        title=f"({letter}) {focus}, {VARIANT_LABELS[variant]}",
+    )
 plt.show()
 sil = pd.DataFrame(silhouette).rename(columns=VARIANT_LABELS)
 
 
 def direction(new: float, old: float, tol: float = 0.01) -> str:
-    return "higher" if new > old + tol else "lower" if new < old - tol else "about the same"
+    return (
+        "higher"
+        if new > old + tol
+        else "lower" if new < old - tol else "about the same"
+    )
 
 
 for key, row in (("ood", "OOD vs the rest"), ("mem", "members vs test non-members")):
-    glue(f"ch5_sil_{key}", f"{sil.loc[row, 'Standard']:.2f} (standard) and {sil.loc[row, 'LS']:.2f} (LS)")
+    glue(
+        f"ch5_sil_{key}",
+        f"{sil.loc[row, 'Standard']:.2f} (standard) and {sil.loc[row, 'LS']:.2f} (LS)",
+    )
     glue(f"ch5_sil_{key}_dir", direction(sil.loc[row, "LS"], sil.loc[row, "Standard"]))
-glue("ch5_sil_verdict", "is reproduced here" if sil.loc["OOD vs the rest", "LS"] > sil.loc["OOD vs the rest", "Standard"] + 0.01
-     else "is not reproduced here")
+glue(
+    "ch5_sil_verdict",
+    (
+        "is reproduced here"
+        if sil.loc["OOD vs the rest", "LS"]
+        > sil.loc["OOD vs the rest", "Standard"] + 0.01
+        else "is not reproduced here"
+    ),
+)
 sil.style.format("{:.2f}")
 
 # %% [markdown]

@@ -30,7 +30,7 @@
 # - the trade-off in one picture: calibration error against attack AUROC for every variant.
 
 # %% tags=["remove-cell"]
-# Setup: installs the project when this notebook runs in Google Colab; does nothing elsewhere.
+# Setup: installs the project in Google Colab; does nothing elsewhere.
 import importlib.util
 import os
 import subprocess
@@ -39,8 +39,13 @@ import sys
 REPO_URL = "https://github.com/mia-overconfidence/trust-prediction-scores-book"
 IN_COLAB = "google.colab" in sys.modules
 if IN_COLAB and importlib.util.find_spec("helpers") is None:
-    subprocess.run(["git", "clone", "--depth", "1", REPO_URL, "/content/book"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/book[laplace]"], check=True)
+    subprocess.run(
+        ["git", "clone", "--depth", "1", REPO_URL, "/content/book"], check=True
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "-e", "/content/book[laplace]"],
+        check=True,
+    )
     sys.path.insert(0, "/content/book/src")
     os.chdir("/content/book/book/chapters")
 
@@ -48,10 +53,13 @@ if IN_COLAB and importlib.util.find_spec("helpers") is None:
 profile = "quick"  # name of a file in book/profiles/
 dataset = None  # None keeps the profile's dataset
 seed = None  # None keeps the profile's seed
-temperature = None  # the fixed temperature of the Temp defence; None keeps the profile's
+# the fixed temperature of the Temp defence; None keeps the profile's
+temperature = None
 weight_decay = None  # L2 strength of the L2 defence; None keeps the profile's
-focus_architecture = None  # architecture of Figures 4 and 5 and the slider; None: the profile's last
-ood_source = None  # out-of-distribution source of Figures 4 and 5; None: the first near-OOD one
+# architecture of Figures 4 and 5 and the slider; None: the profile's last
+focus_architecture = None
+# out-of-distribution source of Figures 4 and 5; None: the first near-OOD one
+ood_source = None
 overrides = {}  # any other profile parameter, e.g. {"epochs": 10}
 
 # %%
@@ -62,7 +70,13 @@ import pandas as pd
 from helpers import plots, widgets
 from helpers.calibration import TemperatureScaler, expected_calibration_error
 from helpers.config import ConfigError, load_profile
-from helpers.evaluation import ALL_VARIANTS, VARIANT_LABELS, AttackEvaluation, variant_table, with_arrows
+from helpers.evaluation import (
+    ALL_VARIANTS,
+    VARIANT_LABELS,
+    AttackEvaluation,
+    variant_table,
+    with_arrows,
+)
 from helpers.embedding import embedding_silhouettes, penultimate_features, tsne_2d
 from helpers.experiment import Experiment
 from helpers.metrics import auroc
@@ -71,16 +85,28 @@ from helpers.reference import CITATION, paper_table2
 from helpers.scores import max_log_odds, scores_from_logits
 from helpers.sources import available_sources, nonmember_set
 
-cfg = load_profile(profile, overrides, dataset=dataset, seed=seed, temperature=temperature, weight_decay=weight_decay)
+cfg = load_profile(
+    profile,
+    overrides,
+    dataset=dataset,
+    seed=seed,
+    temperature=temperature,
+    weight_decay=weight_decay,
+)
 setup(cfg.seed, cfg.cpu_threads)
 exp = Experiment(cfg, progress=False)
 ev = AttackEvaluation(exp)
 archs = list(cfg.architectures)
 focus = focus_architecture or archs[-1]
 if focus not in archs:
-    raise ConfigError(f"parameter 'focus_architecture' has value {focus!r}; allowed: one of {archs}")
-print(f"profile {cfg.name!r}, dataset {cfg.dataset!r}, seed {cfg.seed}, architectures {archs}, "
-      f"T = {cfg.temperature:g}, weight decay {cfg.weight_decay:g}, focus {focus!r}")
+    raise ConfigError(
+        f"parameter 'focus_architecture' has value {focus!r}; allowed: one of {archs}"
+    )
+print(
+    f"profile {cfg.name!r}, dataset {cfg.dataset!r}, seed {cfg.seed}, architectures"
+    f" {archs}, T = {cfg.temperature:g}, weight decay {cfg.weight_decay:g}, focus"
+    f" {focus!r}"
+)
 
 # %% [markdown]
 # ## Temperature scaling
@@ -106,26 +132,70 @@ fitted_t = {}
 for arch in archs:
     logits = ev.predict_scores(arch, "target", "standard", x_cal).logits
     fitted_t[arch] = TemperatureScaler().fit(logits, y_cal.numpy()).temperature
-# one evaluation per fitted temperature: the 'temperature' variant of a profile with T replaced
-ev_fit = {arch: AttackEvaluation(Experiment(cfg.replace(temperature=fitted_t[arch]), progress=False)) for arch in archs}
+# one evaluation per fitted temperature: the 'temperature' variant of a profile with T
+# replaced
+ev_fit = {
+    arch: AttackEvaluation(
+        Experiment(cfg.replace(temperature=fitted_t[arch]), progress=False)
+    )
+    for arch in archs
+}
 t_rows = []
 for arch in archs:
-    for label, e, t in (("Standard", ev, 1.0), ("Temp (fixed)", ev, cfg.temperature),
-                        ("Temp (fitted)", ev_fit[arch], fitted_t[arch])):
+    for label, e, t in (
+        ("Standard", ev, 1.0),
+        ("Temp (fixed)", ev, cfg.temperature),
+        ("Temp (fitted)", ev_fit[arch], fitted_t[arch]),
+    ):
         m = e.model_metrics(arch, "standard" if label == "Standard" else "temperature")
-        t_rows.append({"architecture": arch, "scores": label, "T": t, "test accuracy": m["test_accuracy"],
-                       "ECE": m["ece"], "OE": m["oe"]})
+        t_rows.append(
+            {
+                "architecture": arch,
+                "scores": label,
+                "T": t,
+                "test accuracy": m["test_accuracy"],
+                "ECE": m["ece"],
+                "OE": m["oe"],
+            }
+        )
 temps = pd.DataFrame(t_rows).set_index(["architecture", "scores"])
 glue("ch6_t_fixed", f"{cfg.temperature:g}")
 glue("ch6_t_fitted", ", ".join(f"{a} {t:.2f}" for a, t in fitted_t.items()))
-glue("ch6_ece_fixed_t", ", ".join(f"{a} {fmt_pct(temps.loc[(a, 'Temp (fixed)'), 'ECE'])}" for a in archs))
-glue("ch6_ece_fitted_t", ", ".join(f"{a} {fmt_pct(temps.loc[(a, 'Temp (fitted)'), 'ECE'])}" for a in archs))
-glue("ch6_ece_standard", ", ".join(f"{a} {fmt_pct(temps.loc[(a, 'Standard'), 'ECE'])}" for a in archs))
-helped = [a for a in archs if temps.loc[(a, "Temp (fitted)"), "ECE"] < temps.loc[(a, "Standard"), "ECE"]]
-glue("ch6_fit_helped", "lowered the test ECE for every architecture" if len(helped) == len(archs) else
-     "did not lower the test ECE for any architecture" if not helped else
-     f"lowered the test ECE for {', '.join(helped)} but not for {', '.join(a for a in archs if a not in helped)}")
-temps.style.format({"T": "{:.2f}", "test accuracy": "{:.1%}", "ECE": "{:.1%}", "OE": "{:.1%}"})
+glue(
+    "ch6_ece_fixed_t",
+    ", ".join(f"{a} {fmt_pct(temps.loc[(a, 'Temp (fixed)'), 'ECE'])}" for a in archs),
+)
+glue(
+    "ch6_ece_fitted_t",
+    ", ".join(f"{a} {fmt_pct(temps.loc[(a, 'Temp (fitted)'), 'ECE'])}" for a in archs),
+)
+glue(
+    "ch6_ece_standard",
+    ", ".join(f"{a} {fmt_pct(temps.loc[(a, 'Standard'), 'ECE'])}" for a in archs),
+)
+helped = [
+    a
+    for a in archs
+    if temps.loc[(a, "Temp (fitted)"), "ECE"] < temps.loc[(a, "Standard"), "ECE"]
+]
+glue(
+    "ch6_fit_helped",
+    (
+        "lowered the test ECE for every architecture"
+        if len(helped) == len(archs)
+        else (
+            "did not lower the test ECE for any architecture"
+            if not helped
+            else (
+                f"lowered the test ECE for {', '.join(helped)} but not for"
+                f" {', '.join(a for a in archs if a not in helped)}"
+            )
+        )
+    ),
+)
+temps.style.format(
+    {"T": "{:.2f}", "test accuracy": "{:.1%}", "ECE": "{:.1%}", "OE": "{:.1%}"}
+)
 
 # %% [markdown]
 # The temperatures that calibrate the standard models best on held-out data are
@@ -152,10 +222,19 @@ temps.style.format({"T": "{:.2f}", "test accuracy": "{:.1%}", "ECE": "{:.1%}", "
 source_names = list(available_sources(exp))
 ood_names = [n for n in source_names if n != "test"]
 if ood_source is None:
-    ood_source = next((n for kind in ("near-OOD", "far-OOD") for n in ood_names
-                       if nonmember_set(exp, n).kind == kind), ood_names[0])
+    ood_source = next(
+        (
+            n
+            for kind in ("near-OOD", "far-OOD")
+            for n in ood_names
+            if nonmember_set(exp, n).kind == kind
+        ),
+        ood_names[0],
+    )
 if ood_source not in ood_names:
-    raise ConfigError(f"parameter 'ood_source' has value {ood_source!r}; allowed: one of {ood_names}")
+    raise ConfigError(
+        f"parameter 'ood_source' has value {ood_source!r}; allowed: one of {ood_names}"
+    )
 ood = nonmember_set(exp, ood_source)
 n_set = min(cfg.n_members, len(ood.x), len(exp.splits["target_nonmembers"]))
 sets = {
@@ -164,44 +243,82 @@ sets = {
     f"OOD: {ood_source}": ood.x[:n_set],
 }
 test_key, ood_key = list(sets)[1], list(sets)[2]
-SET_COLOURS = dict(zip(sets, [plots.SET_COLOURS["members"], plots.SET_COLOURS["test"], plots.SET_COLOURS["ood"]]))
+SET_COLOURS = dict(
+    zip(
+        sets,
+        [
+            plots.SET_COLOURS["members"],
+            plots.SET_COLOURS["test"],
+            plots.SET_COLOURS["ood"],
+        ],
+    )
+)
 glue("ch6_focus", focus)
 glue("ch6_ood_source", ood_source)
 
-base_logits = {name: ev.predict_scores(focus, "target", "standard", x).logits for name, x in sets.items()}
+base_logits = {
+    name: ev.predict_scores(focus, "target", "standard", x).logits
+    for name, x in sets.items()
+}
 y_test = exp.input_set("target_nonmembers")[1][:n_set].numpy()
 slider_t = [0.5, 1.0, 2.0, 5.0, 10.0, 20.0]
 pngs, t_rows = [], []
 for t in slider_t:
-    scored = {name: scores_from_logits(z, temperature=t) for name, z in base_logits.items()}
+    scored = {
+        name: scores_from_logits(z, temperature=t) for name, z in base_logits.items()
+    }
     fig, ax = plt.subplots(figsize=(6.4, 3.6), constrained_layout=True)
-    emd = plots.plot_score_kde(ax, {n: s.probs.max(1) for n, s in scored.items()}, reference="members",
-                               colors=SET_COLOURS, title=f"{focus}, standard model, T = {t:g}")
+    emd = plots.plot_score_kde(
+        ax,
+        {n: s.probs.max(1) for n, s in scored.items()},
+        reference="members",
+        colors=SET_COLOURS,
+        title=f"{focus}, standard model, T = {t:g}",
+    )
     pngs.append(plots.figure_to_png(fig))
     members, nonmembers = scored["members"], scored[test_key]
     y = np.r_[np.ones(n_set, bool), np.zeros(n_set, bool)]
-    t_rows.append({"T": t, "mean max score (test)": nonmembers.probs.max(1).mean(),
-                   "ECE (test)": expected_calibration_error(nonmembers.probs, y_test),
-                   "EMD members vs test": emd[test_key], "EMD members vs OOD": emd[ood_key],
-                   "max-score AUROC (members vs test)": auroc(y, np.r_[max_log_odds(members), max_log_odds(nonmembers)])})
+    t_rows.append(
+        {
+            "T": t,
+            "mean max score (test)": nonmembers.probs.max(1).mean(),
+            "ECE (test)": expected_calibration_error(nonmembers.probs, y_test),
+            "EMD members vs test": emd[test_key],
+            "EMD members vs OOD": emd[ood_key],
+            "max-score AUROC (members vs test)": auroc(
+                y, np.r_[max_log_odds(members), max_log_odds(nonmembers)]
+            ),
+        }
+    )
 slider_table = pd.DataFrame(t_rows).set_index("T")
-widgets.image_stepper([f"{t:g}" for t in slider_t], pngs, description="T", initial=1, width="640px")
+widgets.image_stepper(
+    [f"{t:g}" for t in slider_t], pngs, description="T", initial=1, width="640px"
+)
+
 
 # %%
 def emd_path(column: str) -> str:
-    """'a at T=.. , peak b at T=.., c at T=..' for one EMD column of the slider table."""
+    """'a at T=.., peak b at T=.., c at T=..' for one EMD column of the slider table."""
     col = slider_table[column]
-    return (f"{col.iloc[0]:.3f} at T = {col.index[0]:g}, {col.max():.3f} at T = {col.idxmax():g} "
-            f"and {col.iloc[-1]:.3f} at T = {col.index[-1]:g}")
+    return (
+        f"{col.iloc[0]:.3f} at T = {col.index[0]:g}, {col.max():.3f} at T ="
+        f" {col.idxmax():g} and {col.iloc[-1]:.3f} at T = {col.index[-1]:g}"
+    )
 
 
 glue("ch6_slider_emd_test", emd_path("EMD members vs test"))
 glue("ch6_slider_emd_ood", emd_path("EMD members vs OOD"))
-glue("ch6_slider_conf", f"{slider_table['mean max score (test)'].iloc[0]:.3f} to "
-                        f"{slider_table['mean max score (test)'].iloc[-1]:.3f}")
+glue(
+    "ch6_slider_conf",
+    f"{slider_table['mean max score (test)'].iloc[0]:.3f} to "
+    f"{slider_table['mean max score (test)'].iloc[-1]:.3f}",
+)
 glue("ch6_uniform", f"{1 / exp.data.num_classes:.2f}")
-glue("ch6_slider_auroc", f"{fmt_pct(slider_table['max-score AUROC (members vs test)'].min())} and "
-                         f"{fmt_pct(slider_table['max-score AUROC (members vs test)'].max())}")
+glue(
+    "ch6_slider_auroc",
+    f"{fmt_pct(slider_table['max-score AUROC (members vs test)'].min())} and "
+    f"{fmt_pct(slider_table['max-score AUROC (members vs test)'].max())}",
+)
 slider_table.style.format({c: "{:.3f}" for c in slider_table.columns})
 
 # %% [markdown]
@@ -231,16 +348,32 @@ slider_table.style.format({c: "{:.3f}" for c in slider_table.columns})
 # %%
 train_l2 = exp.train_config(focus, "target", "l2")
 glue("ch6_wd", f"{train_l2.weight_decay:g}")
-PAPER_WD = 3e-4  # the paper's L2 factor for its CIFAR-10 models (1e-3 for the ResNet-50)
-glue("ch6_wd_note", "the paper's value for its CIFAR-10 models" if np.isclose(train_l2.weight_decay, PAPER_WD)
-     else f"not the paper's {PAPER_WD:g} for CIFAR-10: this profile trains for far fewer epochs, over which "
-          "the paper's value barely restrains the models, so it uses a factor that restrains them about as much "
-          "as the paper's L2 restrained its ResNet-50 (see the profile file for the measurements)")
+# the paper's L2 factor for its CIFAR-10 models (1e-3 for the ResNet-50)
+PAPER_WD = 3e-4
+glue(
+    "ch6_wd_note",
+    (
+        "the paper's value for its CIFAR-10 models"
+        if np.isclose(train_l2.weight_decay, PAPER_WD)
+        else (
+            f"not the paper's {PAPER_WD:g} for CIFAR-10: this profile trains for far"
+            " fewer epochs, over which the paper's value barely restrains the models,"
+            " so it uses a factor that restrains them about as much as the paper's L2"
+            " restrained its ResNet-50 (see the profile file for the measurements)"
+        )
+    ),
+)
 acc = {v: {a: ev.model_metrics(a, v) for a in archs} for v in ("standard", "l2")}
-glue("ch6_l2_acc", "; ".join(
-    f"{a}: train {fmt_pct(acc['standard'][a]['train_accuracy'])} to {fmt_pct(acc['l2'][a]['train_accuracy'])}, "
-    f"test {fmt_pct(acc['standard'][a]['test_accuracy'])} to {fmt_pct(acc['l2'][a]['test_accuracy'])}"
-    for a in archs))
+glue(
+    "ch6_l2_acc",
+    "; ".join(
+        f"{a}: train {fmt_pct(acc['standard'][a]['train_accuracy'])} to"
+        f" {fmt_pct(acc['l2'][a]['train_accuracy'])}, test"
+        f" {fmt_pct(acc['standard'][a]['test_accuracy'])} to"
+        f" {fmt_pct(acc['l2'][a]['test_accuracy'])}"
+        for a in archs
+    ),
+)
 
 # %% [markdown]
 # With $\lambda$ = {glue:text}`ch6_wd` ({glue:text}`ch6_wd_note`) the accuracies change as
@@ -269,29 +402,45 @@ with_arrows(paper2)
 
 # %%
 def change(row: str, variant: str) -> str:
-    return "; ".join(f"{a}: {fmt_pct(table2.loc[row, (a, 'Standard')])} to {fmt_pct(table2.loc[row, (a, variant)])}"
-                     for a in archs)
+    return "; ".join(
+        f"{a}: {fmt_pct(table2.loc[row, (a, 'Standard')])} to"
+        f" {fmt_pct(table2.loc[row, (a, variant)])}"
+        for a in archs
+    )
 
 
 def n_lowered(row: str, variant: str) -> str:
-    n = sum(table2.loc[row, (a, variant)] < table2.loc[row, (a, "Standard")] for a in archs)
+    n = sum(
+        table2.loc[row, (a, variant)] < table2.loc[row, (a, "Standard")] for a in archs
+    )
     return f"{n} of {len(archs)}"
 
 
 for variant in ("Temp", "L2"):
     key = variant.lower()
     for attack in ("Entropy", "Max. Score", "Top-3 Scores"):
-        akey = {"Entropy": "entropy", "Max. Score": "max", "Top-3 Scores": "top3"}[attack]
+        akey = {"Entropy": "entropy", "Max. Score": "max", "Top-3 Scores": "top3"}[
+            attack
+        ]
         glue(f"ch6_{key}_auroc_{akey}", change(f"{attack} AUROC", variant))
     glue(f"ch6_{key}_auroc_max_lowered", n_lowered("Max. Score AUROC", variant))
     glue(f"ch6_{key}_pre_max", change("Max. Score Pre", variant))
     glue(f"ch6_{key}_rec_max", change("Max. Score Rec", variant))
-glue("ch6_paper_temp_auroc", f"{fmt_pct(paper2.loc['Max. Score AUROC'].iloc[0])} to "
-                             f"{fmt_pct(paper2.loc['Max. Score AUROC'].iloc[1])}")
-glue("ch6_paper_temp_top3", f"{fmt_pct(paper2.loc['Top-3 Scores AUROC'].iloc[0])} to "
-                            f"{fmt_pct(paper2.loc['Top-3 Scores AUROC'].iloc[1])}")
-glue("ch6_paper_l2_auroc", f"{fmt_pct(paper2.loc['Max. Score AUROC'].iloc[0])} to "
-                           f"{fmt_pct(paper2.loc['Max. Score AUROC'].iloc[2])}");
+glue(
+    "ch6_paper_temp_auroc",
+    f"{fmt_pct(paper2.loc['Max. Score AUROC'].iloc[0])} to "
+    f"{fmt_pct(paper2.loc['Max. Score AUROC'].iloc[1])}",
+)
+glue(
+    "ch6_paper_temp_top3",
+    f"{fmt_pct(paper2.loc['Top-3 Scores AUROC'].iloc[0])} to "
+    f"{fmt_pct(paper2.loc['Top-3 Scores AUROC'].iloc[1])}",
+)
+glue(
+    "ch6_paper_l2_auroc",
+    f"{fmt_pct(paper2.loc['Max. Score AUROC'].iloc[0])} to "
+    f"{fmt_pct(paper2.loc['Max. Score AUROC'].iloc[2])}",
+)
 
 # %% [markdown]
 # **Temperature.** In the paper, $T$ = 10 lowered the max-score AUROC of the ResNet-50 from
@@ -320,10 +469,18 @@ glue("ch6_paper_l2_auroc", f"{fmt_pct(paper2.loc['Max. Score AUROC'].iloc[0])} t
 # %%
 from helpers.claims import check_claims, claim_summary, results_from_evaluation
 
-DEFENCE_CLAIMS = ["temperature_lowers_auroc", "l2_lowers_auroc", "l2_lowers_precision_and_recall"]
-defence_rows = check_claims(results_from_evaluation(ev, {}, variants=["standard", "temperature", "l2"]))
+DEFENCE_CLAIMS = [
+    "temperature_lowers_auroc",
+    "l2_lowers_auroc",
+    "l2_lowers_precision_and_recall",
+]
+defence_rows = check_claims(
+    results_from_evaluation(ev, {}, variants=["standard", "temperature", "l2"])
+)
 defence_rows = defence_rows[defence_rows.claim.isin(DEFENCE_CLAIMS)]
-defence_claims = claim_summary(defence_rows).loc[DEFENCE_CLAIMS, ["claim", "scope", "checked", "holds", "verdict"]]
+defence_claims = claim_summary(defence_rows).loc[
+    DEFENCE_CLAIMS, ["claim", "scope", "checked", "holds", "verdict"]
+]
 for key, row in defence_claims.iterrows():
     glue(f"ch6_claim_{key}", f"{row.verdict} ({row.holds} of {row.checked} rows hold)")
 defence_claims
@@ -345,25 +502,54 @@ kde_variants = [("", "standard"), ("c", "temperature"), ("d", "l2")]
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.8), constrained_layout=True)
 emd = {}
 for ax, (letter, variant) in zip(axes, kde_variants):
-    values = {n: ev.predict_scores(focus, "target", variant, x).probs.max(1) for n, x in sets.items()}
-    name = f"{VARIANT_LABELS[variant]}" + (f", T = {cfg.temperature:g}" if variant == "temperature" else "")
-    emd[variant] = plots.plot_score_kde(ax, values, reference="members", colors=SET_COLOURS,
-                                        title=(f"({letter}) " if letter else "") + f"{focus}, {name}")
+    values = {
+        n: ev.predict_scores(focus, "target", variant, x).probs.max(1)
+        for n, x in sets.items()
+    }
+    name = f"{VARIANT_LABELS[variant]}" + (
+        f", T = {cfg.temperature:g}" if variant == "temperature" else ""
+    )
+    emd[variant] = plots.plot_score_kde(
+        ax,
+        values,
+        reference="members",
+        colors=SET_COLOURS,
+        title=(f"({letter}) " if letter else "") + f"{focus}, {name}",
+    )
 plt.show()
 
 # %%
-emd_table = pd.DataFrame({VARIANT_LABELS[v]: {f"EMD members vs {n}": e[n] for n in (test_key, ood_key)}
-                          for v, e in emd.items()})
-emd_table["paper, ResNet-50 (Std / Temp / L2)"] = ["0.132 / 0.041 / 0.100 (dogs)", "0.223 / 0.077 / 0.189 (AFHQ cats)"]
+emd_table = pd.DataFrame(
+    {
+        VARIANT_LABELS[v]: {f"EMD members vs {n}": e[n] for n in (test_key, ood_key)}
+        for v, e in emd.items()
+    }
+)
+emd_table["paper, ResNet-50 (Std / Temp / L2)"] = [
+    "0.132 / 0.041 / 0.100 (dogs)",
+    "0.223 / 0.077 / 0.189 (AFHQ cats)",
+]
+
+
 def direction(new: float, old: float, tol: float = 0.01) -> str:
-    return "higher" if new > old + tol else "lower" if new < old - tol else "about the same"
+    return (
+        "higher"
+        if new > old + tol
+        else "lower" if new < old - tol else "about the same"
+    )
 
 
 for v, e in emd.items():
     glue(f"ch6_emd_{v}_test", f"{e[test_key]:.3f}")
     glue(f"ch6_emd_{v}_ood", f"{e[ood_key]:.3f}")
-closer = {v: sum(emd[v][k] < emd["standard"][k] for k in (test_key, ood_key)) for v in ("temperature", "l2")}
-glue("ch6_emd_closer", "; ".join(f"{VARIANT_LABELS[v]}: {n} of 2" for v, n in closer.items()))
+closer = {
+    v: sum(emd[v][k] < emd["standard"][k] for k in (test_key, ood_key))
+    for v in ("temperature", "l2")
+}
+glue(
+    "ch6_emd_closer",
+    "; ".join(f"{VARIANT_LABELS[v]}: {n} of 2" for v, n in closer.items()),
+)
 emd_table
 
 # %% [markdown]
@@ -390,21 +576,34 @@ emd_table
 # against everything else, and the members against the test non-members.
 
 # %%
-n_tsne = min(n_set, 500)  # points per set in the t-SNE pictures (t-SNE's cost grows faster than linearly)
+n_tsne = min(
+    n_set, 500
+)  # points per set in the t-SNE pictures (t-SNE's cost grows faster than linearly)
 tsne_sets = {name: x[:n_tsne] for name, x in sets.items()}
 groups = np.repeat(np.arange(len(sets)), n_tsne)
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), constrained_layout=True)
 silhouette = {}
 for ax, (letter, variant) in zip(axes, [("", "standard"), ("c", "l2")]):
-    features = penultimate_features(ev.base_model(focus, "target", variant), list(tsne_sets.values()))
+    features = penultimate_features(
+        ev.base_model(focus, "target", variant), list(tsne_sets.values())
+    )
     embedding = tsne_2d(features, seed=cfg.seed, cache_dir=cfg.cache_dir)
     silhouette[variant] = embedding_silhouettes(embedding, groups)
-    plots.plot_embedding(ax, embedding, {name: groups == i for i, name in enumerate(sets)}, colors=SET_COLOURS,
-                         title=(f"({letter}) " if letter else "") + f"{focus}, {VARIANT_LABELS[variant]}")
+    plots.plot_embedding(
+        ax,
+        embedding,
+        {name: groups == i for i, name in enumerate(sets)},
+        colors=SET_COLOURS,
+        title=(f"({letter}) " if letter else "")
+        + f"{focus}, {VARIANT_LABELS[variant]}",
+    )
 plt.show()
 sil = pd.DataFrame(silhouette).rename(columns=VARIANT_LABELS)
 for key, row in (("ood", "OOD vs the rest"), ("mem", "members vs test non-members")):
-    glue(f"ch6_sil_{key}", f"{sil.loc[row, 'Standard']:.2f} (standard) and {sil.loc[row, 'L2']:.2f} (L2)")
+    glue(
+        f"ch6_sil_{key}",
+        f"{sil.loc[row, 'Standard']:.2f} (standard) and {sil.loc[row, 'L2']:.2f} (L2)",
+    )
     glue(f"ch6_sil_{key}_dir", direction(sil.loc[row, "L2"], sil.loc[row, "Standard"]))
 sil.style.format("{:.2f}")
 
@@ -424,54 +623,103 @@ sil.style.format("{:.2f}")
 # a sixth point. Thin lines connect each variant to the standard model of the same
 # architecture.
 
+
 # %%
 def target_point(e: AttackEvaluation, arch: str, variant: str) -> dict:
     """ECE, OE, test accuracy and max-score AUROC of one target model variant.
 
-    The AUROC of the max-score attack needs no threshold, so no shadow model: it ranks the
-    target's members against its test non-members by the attack's membership score.
+    The AUROC of the max-score attack needs no threshold, so no shadow model: it
+    ranks the target's members against its test non-members by the attack's
+    membership score.
     """
     m = e.model_metrics(arch, variant)
     members = e.scores(arch, "target", variant, "target_members")
     nonmembers = e.scores(arch, "target", variant, "target_nonmembers")
     y = np.r_[np.ones(len(members), bool), np.zeros(len(nonmembers), bool)]
-    return {"ece": m["ece"], "oe": m["oe"], "test accuracy": m["test_accuracy"],
-            "auroc": auroc(y, np.r_[max_log_odds(members), max_log_odds(nonmembers)])}
+    return {
+        "ece": m["ece"],
+        "oe": m["oe"],
+        "test accuracy": m["test_accuracy"],
+        "auroc": auroc(y, np.r_[max_log_odds(members), max_log_odds(nonmembers)]),
+    }
 
 
 rows = []
 for arch in archs:
     for variant in ALL_VARIANTS:
-        rows.append({"architecture": arch, "variant": variant, **target_point(ev, arch, variant)})
-    rows.append({"architecture": arch, "variant": "temperature_fitted",
-                 **target_point(ev_fit[arch], arch, "temperature")})
+        rows.append(
+            {
+                "architecture": arch,
+                "variant": variant,
+                **target_point(ev, arch, variant),
+            }
+        )
+    rows.append(
+        {
+            "architecture": arch,
+            "variant": "temperature_fitted",
+            **target_point(ev_fit[arch], arch, "temperature"),
+        }
+    )
 tradeoff = pd.DataFrame(rows)
 for arch in archs:  # the same AUROC as the shadow-fitted attack's in Table 2 above
     for variant in DEFENCES:
-        point = tradeoff[(tradeoff.architecture == arch) & (tradeoff.variant == variant)].auroc.iloc[0]
-        assert np.isclose(point, table2.loc["Max. Score AUROC", (arch, VARIANT_LABELS[variant])])
+        point = tradeoff[
+            (tradeoff.architecture == arch) & (tradeoff.variant == variant)
+        ].auroc.iloc[0]
+        assert np.isclose(
+            point, table2.loc["Max. Score AUROC", (arch, VARIANT_LABELS[variant])]
+        )
 labels = {**VARIANT_LABELS, "temperature_fitted": "Temp (fitted)"}
 fig, ax = plt.subplots(figsize=(8, 4.6), constrained_layout=True)
-plots.plot_tradeoff(ax, tradeoff, x="ece", y="auroc", labels=labels,
-                    xlabel="expected calibration error (ECE, log scale)",
-                    ylabel="max-score attack AUROC (members vs test)")
+plots.plot_tradeoff(
+    ax,
+    tradeoff,
+    x="ece",
+    y="auroc",
+    labels=labels,
+    xlabel="expected calibration error (ECE, log scale)",
+    ylabel="max-score attack AUROC (members vs test)",
+)
 plt.show()
 
 # %%
-best = tradeoff.loc[tradeoff.groupby("architecture")["auroc"].idxmax()].set_index("architecture")
-worst = tradeoff.loc[tradeoff.groupby("architecture")["auroc"].idxmin()].set_index("architecture")
-glue("ch6_best_variant", "; ".join(f"{a}: {labels[best.loc[a, 'variant']]} ({fmt_pct(best.loc[a, 'auroc'])})"
-                                   for a in archs))
-glue("ch6_worst_variant", "; ".join(f"{a}: {labels[worst.loc[a, 'variant']]} ({fmt_pct(worst.loc[a, 'auroc'])})"
-                                    for a in archs))
+best = tradeoff.loc[tradeoff.groupby("architecture")["auroc"].idxmax()].set_index(
+    "architecture"
+)
+worst = tradeoff.loc[tradeoff.groupby("architecture")["auroc"].idxmin()].set_index(
+    "architecture"
+)
+glue(
+    "ch6_best_variant",
+    "; ".join(
+        f"{a}: {labels[best.loc[a, 'variant']]} ({fmt_pct(best.loc[a, 'auroc'])})"
+        for a in archs
+    ),
+)
+glue(
+    "ch6_worst_variant",
+    "; ".join(
+        f"{a}: {labels[worst.loc[a, 'variant']]} ({fmt_pct(worst.loc[a, 'auroc'])})"
+        for a in archs
+    ),
+)
 std = tradeoff[tradeoff.variant == "standard"].set_index("architecture")
-both_better = [f"{a} {labels[v]} (ECE {fmt_pct(std.loc[a, 'ece'])} to {fmt_pct(ece)}, "
-               f"AUROC {fmt_pct(std.loc[a, 'auroc'])} to {fmt_pct(auc)})"
-               for a, v, ece, auc in tradeoff[["architecture", "variant", "ece", "auroc"]].itertuples(index=False)
-               if v != "standard" and ece < std.loc[a, "ece"] - 0.005 and auc < std.loc[a, "auroc"] - 0.005]
+both_better = [
+    f"{a} {labels[v]} (ECE {fmt_pct(std.loc[a, 'ece'])} to {fmt_pct(ece)}, "
+    f"AUROC {fmt_pct(std.loc[a, 'auroc'])} to {fmt_pct(auc)})"
+    for a, v, ece, auc in tradeoff[
+        ["architecture", "variant", "ece", "auroc"]
+    ].itertuples(index=False)
+    if v != "standard"
+    and ece < std.loc[a, "ece"] - 0.005
+    and auc < std.loc[a, "auroc"] - 0.005
+]
 glue("ch6_both_better", "; ".join(both_better) if both_better else "none")
 glue("ch6_n_members", f"{len(exp.splits['target_members']):,}")
-view = tradeoff.assign(variant=tradeoff.variant.map(labels)).set_index(["architecture", "variant"])
+view = tradeoff.assign(variant=tradeoff.variant.map(labels)).set_index(
+    ["architecture", "variant"]
+)
 view.style.format("{:.1%}")
 
 # %% [markdown]

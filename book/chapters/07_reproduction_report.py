@@ -29,7 +29,7 @@
 # `-p profile cifar10` or `paper` to compare values as well.
 
 # %% tags=["remove-cell"]
-# Setup: installs the project when this notebook runs in Google Colab; does nothing elsewhere.
+# Setup: installs the project in Google Colab; does nothing elsewhere.
 import importlib.util
 import os
 import subprocess
@@ -38,8 +38,13 @@ import sys
 REPO_URL = "https://github.com/mia-overconfidence/trust-prediction-scores-book"
 IN_COLAB = "google.colab" in sys.modules
 if IN_COLAB and importlib.util.find_spec("helpers") is None:
-    subprocess.run(["git", "clone", "--depth", "1", REPO_URL, "/content/book"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/book[laplace]"], check=True)
+    subprocess.run(
+        ["git", "clone", "--depth", "1", REPO_URL, "/content/book"], check=True
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "-e", "/content/book[laplace]"],
+        check=True,
+    )
     sys.path.insert(0, "/content/book/src")
     os.chdir("/content/book/book/chapters")
 
@@ -54,7 +59,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from helpers.claims import check_claims, claim_summary, results_from_evaluation, results_from_paper
+from helpers.claims import (
+    check_claims,
+    claim_summary,
+    results_from_evaluation,
+    results_from_paper,
+)
 from helpers.config import load_profile
 from helpers.evaluation import AttackEvaluation, styled_percent
 from helpers.experiment import Experiment
@@ -67,8 +77,10 @@ setup(cfg.seed, cfg.cpu_threads)
 exp = Experiment(cfg, progress=False)
 ev = AttackEvaluation(exp)
 sources = nonmember_sets(exp, available_sources(exp))
-print(f"profile {cfg.name!r}: {cfg.dataset}, architectures {list(cfg.architectures)}, "
-      f"non-member sources {list(sources)}")
+print(
+    f"profile {cfg.name!r}: {cfg.dataset}, architectures {list(cfg.architectures)}, "
+    f"non-member sources {list(sources)}"
+)
 
 # %% [markdown]
 # ## The claims, checked
@@ -100,29 +112,56 @@ def value_range(part: pd.DataFrame) -> str:
     return f"{lo:+.3f}" if np.isclose(lo, hi) else f"{lo:+.3f} to {hi:+.3f}"
 
 
-verdict_table = pd.DataFrame({
-    "claim": summary.claim,
-    "paper (its numbers)": [value_range(paper_rows[paper_rows.claim == k]) for k in summary.index],
-    "paper verdict": paper_summary.verdict,
-    "this run": [value_range(rows[rows.claim == k]) for k in summary.index],
-    "margin (this run)": [f"±{1.645 * rows[rows.claim == k].se.max():.3f}" if (rows.claim == k).any() else "-"
-                          for k in summary.index],
-    "verdict": summary.verdict,
-})
+verdict_table = pd.DataFrame(
+    {
+        "claim": summary.claim,
+        "paper (its numbers)": [
+            value_range(paper_rows[paper_rows.claim == k]) for k in summary.index
+        ],
+        "paper verdict": paper_summary.verdict,
+        "this run": [value_range(rows[rows.claim == k]) for k in summary.index],
+        "margin (this run)": [
+            (
+                f"±{1.645 * rows[rows.claim == k].se.max():.3f}"
+                if (rows.claim == k).any()
+                else "-"
+            )
+            for k in summary.index
+        ],
+        "verdict": summary.verdict,
+    }
+)
 n_hold = int((summary.verdict == "holds").sum())
 n_checked = int((summary.verdict != "not checked").sum())
 glue("ch7_claims_hold", f"{n_hold} of {n_checked}")
 not_holding = summary[(summary.verdict != "holds") & (summary.verdict != "not checked")]
-glue("ch7_claims_not", "every checked claim holds" if not_holding.empty
-     else "the others: " + "; ".join(f"{c} ({v})" for c, v in zip(not_holding.claim, not_holding.verdict)))
+glue(
+    "ch7_claims_not",
+    (
+        "every checked claim holds"
+        if not_holding.empty
+        else "the others: "
+        + "; ".join(
+            f"{c} ({v})" for c, v in zip(not_holding.claim, not_holding.verdict)
+        )
+    ),
+)
 model_rows = {a: ev.model_metrics(a, "standard") for a in cfg.architectures}
-max_rows = {a: ev.evaluate(a, "standard").set_index("attack").loc["max_score", "auroc"] for a in cfg.architectures}
+max_rows = {
+    a: ev.evaluate(a, "standard").set_index("attack").loc["max_score", "auroc"]
+    for a in cfg.architectures
+}
 glue("ch7_train_size", f"{cfg.train_size:,}")
 glue("ch7_dataset", cfg.dataset)
-glue("ch7_test_acc", ", ".join(f"{a} {m['test_accuracy']:.1%}" for a, m in model_rows.items()))
+glue(
+    "ch7_test_acc",
+    ", ".join(f"{a} {m['test_accuracy']:.1%}" for a, m in model_rows.items()),
+)
 glue("ch7_ece", ", ".join(f"{a} {m['ece']:.1%}" for a, m in model_rows.items()))
 glue("ch7_auroc", ", ".join(f"{a} {v:.1%}" for a, v in max_rows.items()))
-verdict_table.style.set_properties(subset=["claim"], **{"white-space": "normal", "min-width": "16em"})
+verdict_table.style.set_properties(
+    subset=["claim"], **{"white-space": "normal", "min-width": "16em"}
+)
 
 # %% [markdown]
 # On this run {glue:text}`ch7_claims_hold` checked claims hold; {glue:text}`ch7_claims_not`.
@@ -132,7 +171,9 @@ verdict_table.style.set_properties(subset=["claim"], **{"white-space": "normal",
 # claims on a non-member source, which source).
 
 # %%
-rows.set_index(["claim", "architecture", "attack"]).style.format({"measured": "{:+.3f}", "se": "{:.3f}"})
+rows.set_index(["claim", "architecture", "attack"]).style.format(
+    {"measured": "{:+.3f}", "se": "{:.3f}"}
+)
 
 # %% [markdown]
 # ## Table 1 beside the paper's
@@ -161,12 +202,24 @@ for arch in cfg.architectures:
     fpr_rows.append(ev.evaluate(arch, "standard").assign(source="test"))
     for name, nm in sources.items():
         if name != "test":
-            fpr_rows.append(ev.evaluate(arch, "standard", source=name, nonmember_x=nm.x))
+            fpr_rows.append(
+                ev.evaluate(arch, "standard", source=name, nonmember_x=nm.x)
+            )
 fprs = pd.concat(fpr_rows)
-fprs = fprs[fprs.attack == "max_score"].pivot_table(index="source", columns="architecture", values="fpr")
+fprs = fprs[fprs.attack == "max_score"].pivot_table(
+    index="source", columns="architecture", values="fpr"
+)
 ref = paper_attack_results()
-ref = ref[(ref.architecture == "resnet18") & (ref.variant == "standard") & (ref.attack == "max_score")
-          & (ref.metric == "FPR")].groupby("source_key")["value"].first()
+ref = (
+    ref[
+        (ref.architecture == "resnet18")
+        & (ref.variant == "standard")
+        & (ref.attack == "max_score")
+        & (ref.metric == "FPR")
+    ]
+    .groupby("source_key")["value"]
+    .first()
+)
 fprs["paper resnet18 (CIFAR-10)"] = [ref.get(s, np.nan) for s in fprs.index]
 fig, ax = plt.subplots(figsize=(9, 3.6), constrained_layout=True)
 fprs.plot.bar(ax=ax, rot=30, width=0.8)
@@ -188,37 +241,97 @@ plt.show()
 
 # %%
 ev_paper_rule = AttackEvaluation(exp, rule="paper")
-rule_gap = max(abs(ev.evaluate(a, "standard").set_index("attack").loc[k, "auroc"]
-                   - ev_paper_rule.evaluate(a, "standard").set_index("attack").loc[k, "auroc"])
-               for a in cfg.architectures for k in ("entropy", "max_score"))
+rule_gap = max(
+    abs(
+        ev.evaluate(a, "standard").set_index("attack").loc[k, "auroc"]
+        - ev_paper_rule.evaluate(a, "standard").set_index("attack").loc[k, "auroc"]
+    )
+    for a in cfg.architectures
+    for k in ("entropy", "max_score")
+)
 fake_note = "not measured (the source 'fake' is not available)"
 if "fake" in sources:
-    fake_fpr = {a: ev.evaluate(a, "standard", source="fake", nonmember_x=sources["fake"].x)
-                .set_index("attack").loc["max_score", "fpr"] for a in cfg.architectures}
-    test_fpr = {a: ev.evaluate(a, "standard").set_index("attack").loc["max_score", "fpr"] for a in cfg.architectures}
+    fake_fpr = {
+        a: (
+            ev.evaluate(a, "standard", source="fake", nonmember_x=sources["fake"].x)
+            .set_index("attack")
+            .loc["max_score", "fpr"]
+        )
+        for a in cfg.architectures
+    }
+    test_fpr = {
+        a: ev.evaluate(a, "standard").set_index("attack").loc["max_score", "fpr"]
+        for a in cfg.architectures
+    }
     fake_note = "max-score FPR on fakes vs test images: " + "; ".join(
-        f"{a} {fake_fpr[a]:.1%} vs {test_fpr[a]:.1%}" for a in cfg.architectures)
-deviations = pd.DataFrame([
-    ("Ties between scores", "strict '>' on float32 softmax scores, many exactly 1",
-     "ranked by float64 log-odds (`rule='ranked'`); the paper's rule is `rule='paper'`",
-     "decisions consistent with the AUROC ranking (chapter 3); the log-odds need the logits, more than a "
-     "float32 probability API returns",
-     f"entropy and max-score AUROC differ by at most {100 * rule_gap:.2f} points between the rules here"),
-    ("Laplace prior precision", "grid search on the evaluation non-members",
-     "grid search on a held-out calibration split", "no evaluation non-member may shape the model",
-     "not measurable without repeating the leak; chapter 5 shows the chosen values"),
-    ("Laplace predictive", "Monte-Carlo samples", "probit approximation (closed form)",
-     "deterministic and fast on a CPU", "not measured here"),
-    ("Other datasets as non-members", "CIFAR-100, SVHN, STL-10 train parts; AFHQ, Stanford Dogs",
-     "torchvision test parts when present, otherwise offline stand-ins", "no download at build time",
-     "not measured here (needs the downloads)"),
-    ("ECE, OE, test accuracy", "the whole test split", "the target's evaluation non-members",
-     "one set of non-members for every number of a model", "not measured here"),
-    ("Generated non-members", "a pre-trained StyleGAN2", "a small DCGAN trained on the shadow data",
-     "needs nothing from outside", fake_note),
-    ("Top-3 attack", "early stopping on the training loss", "early stopping on held-out shadow data",
-     "scikit-learn's MLPClassifier", "not measured here"),
-], columns=["what", "the authors", "this book", "why", "measured effect"]).set_index("what")
+        f"{a} {fake_fpr[a]:.1%} vs {test_fpr[a]:.1%}" for a in cfg.architectures
+    )
+deviations = pd.DataFrame(
+    [
+        (
+            "Ties between scores",
+            "strict '>' on float32 softmax scores, many exactly 1",
+            (
+                "ranked by float64 log-odds (`rule='ranked'`); the paper's rule is"
+                " `rule='paper'`"
+            ),
+            (
+                "decisions consistent with the AUROC ranking (chapter 3); the log-odds"
+                " need the logits, more than a float32 probability API returns"
+            ),
+            (
+                f"entropy and max-score AUROC differ by at most {100 * rule_gap:.2f}"
+                " points between the rules here"
+            ),
+        ),
+        (
+            "Laplace prior precision",
+            "grid search on the evaluation non-members",
+            "grid search on a held-out calibration split",
+            "no evaluation non-member may shape the model",
+            (
+                "not measurable without repeating the leak; chapter 5 shows the chosen"
+                " values"
+            ),
+        ),
+        (
+            "Laplace predictive",
+            "Monte-Carlo samples",
+            "probit approximation (closed form)",
+            "deterministic and fast on a CPU",
+            "not measured here",
+        ),
+        (
+            "Other datasets as non-members",
+            "CIFAR-100, SVHN, STL-10 train parts; AFHQ, Stanford Dogs",
+            "torchvision test parts when present, otherwise offline stand-ins",
+            "no download at build time",
+            "not measured here (needs the downloads)",
+        ),
+        (
+            "ECE, OE, test accuracy",
+            "the whole test split",
+            "the target's evaluation non-members",
+            "one set of non-members for every number of a model",
+            "not measured here",
+        ),
+        (
+            "Generated non-members",
+            "a pre-trained StyleGAN2",
+            "a small DCGAN trained on the shadow data",
+            "needs nothing from outside",
+            fake_note,
+        ),
+        (
+            "Top-3 attack",
+            "early stopping on the training loss",
+            "early stopping on held-out shadow data",
+            "scikit-learn's MLPClassifier",
+            "not measured here",
+        ),
+    ],
+    columns=["what", "the authors", "this book", "why", "measured effect"],
+).set_index("what")
 deviations.style.set_properties(**{"white-space": "normal"})
 
 # %% [markdown]

@@ -41,7 +41,7 @@
 # - how this book's library compares with the tools people use.
 
 # %% tags=["remove-cell"]
-# Setup: installs the project when this notebook runs in Google Colab; does nothing elsewhere.
+# Setup: installs the project in Google Colab; does nothing elsewhere.
 import importlib.util
 import os
 import subprocess
@@ -50,8 +50,13 @@ import sys
 REPO_URL = "https://github.com/mia-overconfidence/trust-prediction-scores-book"
 IN_COLAB = "google.colab" in sys.modules
 if IN_COLAB and importlib.util.find_spec("helpers") is None:
-    subprocess.run(["git", "clone", "--depth", "1", REPO_URL, "/content/book"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/book[laplace]"], check=True)
+    subprocess.run(
+        ["git", "clone", "--depth", "1", REPO_URL, "/content/book"], check=True
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "-e", "/content/book[laplace]"],
+        check=True,
+    )
     sys.path.insert(0, "/content/book/src")
     os.chdir("/content/book/book/chapters")
 
@@ -59,11 +64,14 @@ if IN_COLAB and importlib.util.find_spec("helpers") is None:
 profile = "quick"  # name of a file in book/profiles/
 dataset = None  # None keeps the profile's dataset
 seed = None  # None keeps the profile's seed
-architecture = None  # None: the profile's first architecture (trained K more times below)
+# None: the profile's first architecture (trained K more times below)
+architecture = None
 n_references = None  # K; None keeps the profile's n_references
 variant_references = 4  # reference models per training variant in section (e)
-n_queries = 500  # inputs per query set: members, calibration split, each non-member source
-sources = None  # None: every available source; or a list such as ["test", "scaled", "fake"]
+# inputs per query set: members, calibration split, each non-member source
+n_queries = 500
+# None: every available source; or a list such as ["test", "scaled", "fake"]
+sources = None
 scale_factors = [1, 2, 5, 10, 20, 50, 100]  # section (c)
 overrides = {}  # any other profile parameter, e.g. {"epochs": 10}
 
@@ -77,33 +85,53 @@ from helpers.config import ConfigError, load_profile
 from helpers.evaluation import AttackEvaluation
 from helpers.experiment import Experiment
 from helpers.metrics import auroc, tpr_at_fpr
-from helpers.notebook import fmt_pct, glue, setup
-from helpers.reference_attacks import LiRA, RankTest, ReferenceSignals
+from helpers.notebook import fmt_pct, glue, setup, show_source
+from helpers.reference_attacks import LiRA, RankTest, ReferenceSignals, rank_p_value
 from helpers.reference_models import ReferenceModels
 from helpers.reference_study import PAPER_ATTACKS, ReferenceStudy
 from helpers.scores import scores_from_logits
 from helpers.sources import available_sources, describe_sources
-from helpers.verdicts import FAILS, HOLDS, INCONCLUSIVE, auroc_se, difference_se, direction
+from helpers.verdicts import (
+    FAILS,
+    HOLDS,
+    INCONCLUSIVE,
+    auroc_se,
+    difference_se,
+    direction,
+)
 
-cfg = load_profile(profile, overrides, dataset=dataset, seed=seed, n_references=n_references)
+cfg = load_profile(
+    profile, overrides, dataset=dataset, seed=seed, n_references=n_references
+)
 setup(cfg.seed, cfg.cpu_threads)
 exp = Experiment(cfg, progress=False)
 ev = AttackEvaluation(exp)
 arch = architecture or cfg.architectures[0]
 if arch not in cfg.architectures:
-    raise ConfigError(f"parameter 'architecture' has value {arch!r}; allowed: one of {list(cfg.architectures)}")
+    raise ConfigError(
+        f"parameter 'architecture' has value {arch!r}; allowed: one of"
+        f" {list(cfg.architectures)}"
+    )
 if sources is None:
     source_names = available_sources(exp)
-elif isinstance(sources, (list, tuple)) and sources and all(isinstance(s, str) for s in sources):
+elif (
+    isinstance(sources, (list, tuple))
+    and sources
+    and all(isinstance(s, str) for s in sources)
+):
     source_names = list(sources)
 else:
-    raise ConfigError(f"parameter 'sources' has value {sources!r}; allowed: None or a non-empty list of "
-                      f"source names from {available_sources(exp)}")
+    raise ConfigError(
+        f"parameter 'sources' has value {sources!r}; allowed: None or a non-empty list"
+        f" of source names from {available_sources(exp)}"
+    )
 if "test" not in source_names:
     source_names = ["test"] + source_names
 K = cfg.n_references
-print(f"profile {cfg.name!r}, dataset {cfg.dataset!r}, architecture {arch!r}, K = {K} reference models, "
-      f"seed {cfg.seed}")
+print(
+    f"profile {cfg.name!r}, dataset {cfg.dataset!r}, architecture {arch!r}, K = {K}"
+    f" reference models, seed {cfg.seed}"
+)
 print(f"non-member sources: {source_names}")
 
 # %% [markdown]
@@ -130,20 +158,35 @@ print(f"non-member sources: {source_names}")
 
 # %%
 own_rank = {"rank test, own class": lambda: RankTest(label_mode="own_top_class")}
-study = ReferenceStudy(ev, arch, n_references=K, n_queries=n_queries, extra_reference_attacks=own_rank)
+study = ReferenceStudy(
+    ev, arch, n_references=K, n_queries=n_queries, extra_reference_attacks=own_rank
+)
 refs = study.refs
 refs.check()  # raises if a reference trained on a target or calibration image
 trained = refs.train_all()
 in_share = refs.membership(refs.pool).mean()
-pool_table = pd.DataFrame({
-    "images": [len(refs.pool), cfg.train_size, K],
-}, index=["reference pool (all images outside the target's and calibration splits)", "training images per reference",
-          "reference models"])
+pool_table = pd.DataFrame(
+    {
+        "images": [len(refs.pool), cfg.train_size, K],
+    },
+    index=[
+        "reference pool (all images outside the target's and calibration splits)",
+        "training images per reference",
+        "reference models",
+    ],
+)
 glue("ch8_k", f"{K}")
 glue("ch8_pool", f"{len(refs.pool):,}")
 glue("ch8_in_share", fmt_pct(in_share))
-glue("ch8_ref_train_acc", f"{np.mean([m.history[-1]['train_accuracy'] for m in trained if m.history]):.1%}"
-     if all(m.history for m in trained) else "n/a")
+final_accuracy = [m.history[-1]["train_accuracy"] for m in trained if m.history]
+glue(
+    "ch8_ref_train_acc",
+    (
+        f"{np.mean(final_accuracy):.1%}"
+        if len(final_accuracy) == len(trained)
+        else "n/a"
+    ),
+)
 glue("ch8_ref_seconds", f"{sum(m.seconds for m in trained):.0f} s")
 pool_table
 
@@ -216,16 +259,49 @@ pool_table
 # RMIA, difficulty calibration, the rank test and the label-only attacks), because an
 # out-of-distribution input has no true label to give. One more row reads each model at its
 # *own* top class, the exchangeable variant of the rank test.
+#
+# Here is how the library scores an input with LiRA: the statistic of the target and of
+# the references, their per-input mean and spread over the references that did not train
+# on it, and the Gaussian upper tail, in log space so that it does not saturate.
+
+# %%
+show_source(LiRA._score)
+
+# %% [markdown]
+# The rank test needs even less: a count.
+
+# %%
+show_source(rank_p_value)
+
+# %% [markdown]
+# Every attack is fitted on the shadow model. The shares below are what each attack's
+# threshold achieves there (its members against its held-out images).
 
 # %%
 fitted = study.fitted_attacks()
-overview = pd.DataFrame([{
-    "attack": name,
-    "kind": "paper (scores)" if name in PAPER_ATTACKS else "label-only" if name in ("augmentation", "noise")
-    else "reference models",
-    "shadow TPR at its threshold": np.mean(a.shadow_membership_scores_[0] >= a.threshold_),
-    "shadow FPR at its threshold": np.mean(a.shadow_membership_scores_[1] >= a.threshold_),
-} for name, a in fitted.items()]).set_index("attack")
+overview = pd.DataFrame(
+    [
+        {
+            "attack": name,
+            "kind": (
+                "paper (scores)"
+                if name in PAPER_ATTACKS
+                else (
+                    "label-only"
+                    if name in ("augmentation", "noise")
+                    else "reference models"
+                )
+            ),
+            "shadow TPR at its threshold": np.mean(
+                a.shadow_membership_scores_[0] >= a.threshold_
+            ),
+            "shadow FPR at its threshold": np.mean(
+                a.shadow_membership_scores_[1] >= a.threshold_
+            ),
+        }
+        for name, a in fitted.items()
+    ]
+).set_index("attack")
 overview.style.format({c: "{:.1%}" for c in overview.columns if c != "kind"})
 
 # %% [markdown]
@@ -240,19 +316,40 @@ overview.style.format({c: "{:.1%}" for c in overview.columns if c != "kind"})
 
 # %%
 ks = sorted({k for k in (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64) if k <= K} | {K})
-labelled = ReferenceStudy(ev, arch, n_references=K, n_queries=n_queries, label_mode="labelled")
+labelled = ReferenceStudy(
+    ev, arch, n_references=K, n_queries=n_queries, label_mode="labelled"
+)
 k_table = labelled.k_curve(ks)
-y_in = np.r_[np.ones(len(study.query_set("members").x)), np.zeros(len(study.query_set("test").x))]
-paper_lines = {name: {"AUROC": auroc(y_in, np.r_[study.scores("members")[name], study.scores("test")[name]]),
-                      "TPR at 1 % FPR": tpr_at_fpr(y_in, np.r_[study.scores("members")[name], study.scores("test")[name]], 0.01)}
-               for name in PAPER_ATTACKS}
+y_in = np.r_[
+    np.ones(len(study.query_set("members").x)), np.zeros(len(study.query_set("test").x))
+]
+paper_lines = {
+    name: {
+        "AUROC": auroc(
+            y_in, np.r_[study.scores("members")[name], study.scores("test")[name]]
+        ),
+        "TPR at 1 % FPR": tpr_at_fpr(
+            y_in, np.r_[study.scores("members")[name], study.scores("test")[name]], 0.01
+        ),
+    }
+    for name in PAPER_ATTACKS
+}
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), constrained_layout=True)
 for ax, metric in zip(axes, ["AUROC", "TPR at 1 % FPR"]):
     for name, part in k_table.groupby("attack", sort=False):
         ax.plot(part["K"], part[metric], marker="o", label=name)
     for i, (name, values) in enumerate(paper_lines.items()):
-        ax.axhline(values[metric], ls=":", color=f"C{7 + i % 3}", label=f"{name} (paper's attack)")
-    ax.set(xlabel="reference models K", ylabel=metric, title=f"(a) {metric}, {arch}, members vs test")
+        ax.axhline(
+            values[metric],
+            ls=":",
+            color=f"C{7 + i % 3}",
+            label=f"{name} (paper's attack)",
+        )
+    ax.set(
+        xlabel="reference models K",
+        ylabel=metric,
+        title=f"(a) {metric}, {arch}, members vs test",
+    )
 axes[1].legend(fontsize=8, loc="best")
 plt.show()
 
@@ -264,16 +361,39 @@ glue("ch8_best_ref", best_ref)
 glue("ch8_best_ref_auroc", fmt_pct(at_k.loc[best_ref, "AUROC"]))
 glue("ch8_best_paper", best_paper)
 glue("ch8_best_paper_auroc", fmt_pct(paper_lines[best_paper]["AUROC"]))
-glue("ch8_lira_gain", f"{fmt_pct(k_table[(k_table.attack == 'LiRA') & (k_table.K == ks[0])]['AUROC'].iloc[0])} "
-                      f"with K = {ks[0]} to {fmt_pct(at_k.loc['LiRA', 'AUROC'])} with K = {K}")
 first = k_table[k_table.K == ks[0]].set_index("attack")
+glue(
+    "ch8_lira_gain",
+    f"{fmt_pct(first.loc['LiRA', 'AUROC'])}"
+    f" with K = {ks[0]} to {fmt_pct(at_k.loc['LiRA', 'AUROC'])} with K = {K}",
+)
 n_in = int(y_in.sum()), int((1 - y_in).sum())
-se_diff = difference_se(auroc_se(first.loc["LiRA, fixed variance", "AUROC"], *n_in), auroc_se(first.loc["LiRA", "AUROC"], *n_in))
-glue("ch8_fixed_vs_per_example_small_k", {
-    HOLDS: "better", FAILS: "worse", INCONCLUSIVE: "not clearly better or worse (within the noise margin)"}[
-    direction(first.loc["LiRA, fixed variance", "AUROC"] - first.loc["LiRA", "AUROC"], se_diff, +1)])
-glue("ch8_tpr_at_k", "; ".join(f"{n} {fmt_pct(at_k.loc[n, 'TPR at 1 % FPR'])}" for n in at_k.index))
-glue("ch8_tpr_paper", "; ".join(f"{n} {fmt_pct(v['TPR at 1 % FPR'])}" for n, v in paper_lines.items()))
+se_diff = difference_se(
+    auroc_se(first.loc["LiRA, fixed variance", "AUROC"], *n_in),
+    auroc_se(first.loc["LiRA", "AUROC"], *n_in),
+)
+glue(
+    "ch8_fixed_vs_per_example_small_k",
+    {
+        HOLDS: "better",
+        FAILS: "worse",
+        INCONCLUSIVE: "not clearly better or worse (within the noise margin)",
+    }[
+        direction(
+            first.loc["LiRA, fixed variance", "AUROC"] - first.loc["LiRA", "AUROC"],
+            se_diff,
+            +1,
+        )
+    ],
+)
+glue(
+    "ch8_tpr_at_k",
+    "; ".join(f"{n} {fmt_pct(at_k.loc[n, 'TPR at 1 % FPR'])}" for n in at_k.index),
+)
+glue(
+    "ch8_tpr_paper",
+    "; ".join(f"{n} {fmt_pct(v['TPR at 1 % FPR'])}" for n, v in paper_lines.items()),
+)
 k_table.set_index(["attack", "K"]).style.format("{:.1%}")
 
 # %% [markdown]
@@ -306,27 +426,41 @@ audit_table = audit(scores, fprs=(0.01, 0.05))
 kinds = describe_sources(exp, source_names)["kind"].to_dict()
 pivot_audit(audit_table, 0.05)
 
+
 # %%
 def above_summary(table: pd.DataFrame, target: float) -> pd.Series:
     """Per attack: the sources whose FPR is significantly above the target."""
     sel = table[np.isclose(table.target_fpr, target)]
-    return sel.groupby("attack", sort=False).apply(lambda t: list(t.loc[t.above_target, "source"]))
+    return sel.groupby("attack", sort=False).apply(
+        lambda t: list(t.loc[t.above_target, "source"])
+    )
 
 
 above5 = above_summary(audit_table, 0.05)
 n_sources = len(source_names)
-sel5 = audit_table[np.isclose(audit_table.target_fpr, 0.05)].set_index(["attack", "source"])
+sel5 = audit_table[np.isclose(audit_table.target_fpr, 0.05)].set_index(
+    ["attack", "source"]
+)
 tpr5 = sel5.xs("test", level="source")["tpr"]
 glue("ch8_n_sources", f"{n_sources}")
 clean = [a for a, srcs in above5.items() if not srcs and tpr5[a] > 0]
-glue("ch8_clean_attacks", ", ".join(f"{a} (TPR {fmt_pct(tpr5[a])})" for a in clean) if clean else "none")
+glue(
+    "ch8_clean_attacks",
+    ", ".join(f"{a} (TPR {fmt_pct(tpr5[a])})" for a in clean) if clean else "none",
+)
 idle = [a for a in above5.index if tpr5[a] == 0]
 glue("ch8_idle_attacks", ", ".join(idle) if idle else "none")
 glue("ch8_above_counts", "; ".join(f"{a} {len(s)}" for a, s in above5.items()))
 worst = max(above5.items(), key=lambda kv: len(kv[1]))
-glue("ch8_worst_attack", f"{worst[0]} ({len(worst[1])} of {n_sources}: {', '.join(worst[1]) or 'none'})")
-glue("ch8_test_fpr_range", f"{fmt_pct(sel5.xs('test', level='source')['fpr'].min())} to "
-                           f"{fmt_pct(sel5.xs('test', level='source')['fpr'].max())}")
+glue(
+    "ch8_worst_attack",
+    f"{worst[0]} ({len(worst[1])} of {n_sources}: {', '.join(worst[1]) or 'none'})",
+)
+glue(
+    "ch8_test_fpr_range",
+    f"{fmt_pct(sel5.xs('test', level='source')['fpr'].min())} to "
+    f"{fmt_pct(sel5.xs('test', level='source')['fpr'].max())}",
+)
 pivot_audit(audit_table, 0.01)
 
 # %% [markdown]
@@ -356,18 +490,34 @@ rank_rows = []
 for a in ("rank test", "rank test, own class"):
     for src in ["members", *source_names]:
         n = len(scores[a][src])
-        k = int(np.sum(scores[a][src] >= 1 - alpha - 1e-12))  # score = 1 - p, so p <= alpha
+        k = int(
+            np.sum(scores[a][src] >= 1 - alpha - 1e-12)
+        )  # score = 1 - p, so p <= alpha
         lo, hi = clopper_pearson(k, n)
-        verdict = "" if src == "members" else FAILS if lo > alpha else HOLDS if hi <= 2 * alpha else INCONCLUSIVE
-        rank_rows.append({"attack": a, "source": src, "share with p <= alpha": k / n,
-                          "95 % interval": f"[{lo:.1%}, {hi:.1%}]", "FPR at most alpha": verdict})
+        verdict = (
+            ""
+            if src == "members"
+            else FAILS if lo > alpha else HOLDS if hi <= 2 * alpha else INCONCLUSIVE
+        )
+        rank_rows.append(
+            {
+                "attack": a,
+                "source": src,
+                "share with p <= alpha": k / n,
+                "95 % interval": f"[{lo:.1%}, {hi:.1%}]",
+                "FPR at most alpha": verdict,
+            }
+        )
 rank_table = pd.DataFrame(rank_rows).set_index(["attack", "source"])
 glue("ch8_alpha", fmt_pct(alpha))
 for a, key in (("rank test", "target"), ("rank test, own class", "own")):
     v = rank_table.loc[a].drop(index="members")["FPR at most alpha"]
     glue(f"ch8_rank_{key}_fails", f"{(v == FAILS).sum()} of {len(v)}")
     glue(f"ch8_rank_{key}_fail_list", ", ".join(v.index[v == FAILS]) or "none")
-    glue(f"ch8_rank_{key}_tpr", fmt_pct(rank_table.loc[(a, "members"), "share with p <= alpha"]))
+    glue(
+        f"ch8_rank_{key}_tpr",
+        fmt_pct(rank_table.loc[(a, "members"), "share with p <= alpha"]),
+    )
 rank_table.style.format({"share with p <= alpha": "{:.1%}"})
 
 # %% [markdown]
@@ -394,11 +544,26 @@ rank_table.style.format({"share with p <= alpha": "{:.1%}"})
 # a thousand non-members is a TPR at *zero* false positives.
 
 # %%
-low = pd.concat([low_fpr_tpr(scores[a]["members"], scores[a]["test"], fprs=(0.001, 0.01)).assign(attack=a)
-                 for a in scores], ignore_index=True)
+low = pd.concat(
+    [
+        low_fpr_tpr(scores[a]["members"], scores[a]["test"], fprs=(0.001, 0.01)).assign(
+            attack=a
+        )
+        for a in scores
+    ],
+    ignore_index=True,
+)
 glue("ch8_low_n", f"{len(study.query_set('test').x):,}")
-low_view = low.set_index(["attack", "target_fpr"])[["tpr", "tpr_ci_low", "tpr_ci_high", "n_nonmembers",
-                                                   "allowed_false_positives", "resolvable"]]
+low_view = low.set_index(["attack", "target_fpr"])[
+    [
+        "tpr",
+        "tpr_ci_low",
+        "tpr_ci_high",
+        "n_nonmembers",
+        "allowed_false_positives",
+        "resolvable",
+    ]
+]
 low_view
 
 # %% [markdown]
@@ -412,17 +577,34 @@ low_view
 # score is not calibrated per example.
 
 # %%
-own = pd.DataFrame({a: {src: np.mean(scores[a][src] >= fitted[a].threshold_) for src in source_names}
-                    for a in scores}).T
+own = pd.DataFrame(
+    {
+        a: {
+            src: np.mean(scores[a][src] >= fitted[a].threshold_) for src in source_names
+        }
+        for a in scores
+    }
+).T
 fig, ax = plt.subplots(figsize=(12, 4.2), constrained_layout=True)
 own.T.plot.bar(ax=ax, width=0.85, legend=False)
-ax.set(ylabel="FPR at the attack's own threshold", title=f"(b) FPR per non-member source, {arch}", ylim=(0, 1.02))
+ax.set(
+    ylabel="FPR at the attack's own threshold",
+    title=f"(b) FPR per non-member source, {arch}",
+    ylim=(0, 1.02),
+)
 ax.legend(ncol=4, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.28))
 plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
 plt.show()
 glue("ch8_own_test", "; ".join(f"{a} {fmt_pct(own.loc[a, 'test'])}" for a in own.index))
 ood_cols = [s for s in source_names if s != "test"]
-glue("ch8_own_ood_mean", "; ".join(f"{a} {fmt_pct(own.loc[a, ood_cols].mean())}" for a in own.index) if ood_cols else "n/a")
+glue(
+    "ch8_own_ood_mean",
+    (
+        "; ".join(f"{a} {fmt_pct(own.loc[a, ood_cols].mean())}" for a in own.index)
+        if ood_cols
+        else "n/a"
+    ),
+)
 own.style.format("{:.1%}")
 
 # %% [markdown]
@@ -444,21 +626,42 @@ own.style.format("{:.1%}")
 # %%
 test_q = study.query_set("test")
 scale_attacks = [a for a in scores if a not in ("augmentation", "noise")]
-thresholds = {a: 1 - alpha - 1e-12 if a.startswith("rank test") else threshold_at_fpr(scores[a]["calibration"], 0.05)
-              for a in scale_attacks}  # the rank tests at their own level alpha = 1/(K+1)
+thresholds = {
+    a: (
+        1 - alpha - 1e-12
+        if a.startswith("rank test")
+        else threshold_at_fpr(scores[a]["calibration"], 0.05)
+    )
+    for a in scale_attacks
+}  # the rank tests at their own level alpha = 1/(K+1)
 rows = []
 for lam in scale_factors:
     s = study.score_inputs(test_q.x * float(lam), attacks=scale_attacks)
-    rows += [{"scale": lam, "attack": a, "FPR": float(np.mean(s[a] >= thresholds[a]))} for a in scale_attacks]
-scale_table = pd.DataFrame(rows).pivot(index="scale", columns="attack", values="FPR")[scale_attacks]
+    rows += [
+        {"scale": lam, "attack": a, "FPR": float(np.mean(s[a] >= thresholds[a]))}
+        for a in scale_attacks
+    ]
+scale_table = pd.DataFrame(rows).pivot(index="scale", columns="attack", values="FPR")[
+    scale_attacks
+]
 fig, ax = plt.subplots(figsize=(8, 4), constrained_layout=True)
 for a in scale_attacks:
-    ax.plot(scale_table.index, scale_table[a], marker="o", label=a,
-            ls="--" if a in PAPER_ATTACKS else "-")
+    ax.plot(
+        scale_table.index,
+        scale_table[a],
+        marker="o",
+        label=a,
+        ls="--" if a in PAPER_ATTACKS else "-",
+    )
 ax.axhline(0.05, color="grey", lw=0.8)
 ax.axhline(alpha, color="grey", lw=0.8, ls=":")
-ax.set(xscale="log", xlabel="scale factor λ", ylabel="FPR",
-       title=f"(c) scaled test images, {arch}", ylim=(-0.02, 1.02))
+ax.set(
+    xscale="log",
+    xlabel="scale factor λ",
+    ylabel="FPR",
+    title=f"(c) scaled test images, {arch}",
+    ylim=(-0.02, 1.02),
+)
 ax.legend(fontsize=8, ncol=2)
 plt.show()
 
@@ -468,13 +671,20 @@ glue("ch8_scale_max", f"{scale_table.index[-1]:g}")
 glue("ch8_scale_fprs", "; ".join(f"{a} {fmt_pct(last[a])}" for a in scale_attacks))
 n_test = len(test_q.x)
 level = {a: alpha if a.startswith("rank test") else 0.05 for a in scale_attacks}
-controlled = [a for a in scale_attacks if clopper_pearson(int(round(last[a] * n_test)), n_test)[0] <= level[a]]
+controlled = [
+    a
+    for a in scale_attacks
+    if clopper_pearson(int(round(last[a] * n_test)), n_test)[0] <= level[a]
+]
 glue("ch8_scale_controlled", ", ".join(controlled) if controlled else "none")
 glue("ch8_sum_lira_scaled", fmt_pct(last["LiRA"]))
 glue("ch8_sum_fixed_scaled", fmt_pct(last["LiRA, fixed variance"]))
 glue("ch8_sum_max_scaled", fmt_pct(last["max score"]))
-glue("ch8_fixed_vs_per_example", (
-    f"fixed-variance LiRA {fmt_pct(last['LiRA, fixed variance'])} against per-example LiRA {fmt_pct(last['LiRA'])}"))
+glue(
+    "ch8_fixed_vs_per_example",
+    f"fixed-variance LiRA {fmt_pct(last['LiRA, fixed variance'])} against per-example"
+    f" LiRA {fmt_pct(last['LiRA'])}",
+)
 scale_table.style.format("{:.1%}")
 
 # %% [markdown]
@@ -514,6 +724,23 @@ for dname, det in detectors.items():
         row[name] = float(np.mean(study.flagged(det, name)))
     flag_rows.append(row)
 flags = pd.DataFrame(flag_rows).set_index("detector")
+fig, ax = plt.subplots(figsize=(11, 3.2), constrained_layout=True)
+image = ax.imshow(flags.to_numpy(), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+ax.set_xticks(range(flags.shape[1]), flags.columns, rotation=30, ha="right")
+ax.set_yticks(range(flags.shape[0]), flags.index)
+for (i, j), v in np.ndenumerate(flags.to_numpy()):
+    ax.text(
+        j,
+        i,
+        f"{v:.0%}",
+        ha="center",
+        va="center",
+        color="white" if v < 0.6 else "black",
+        fontsize=8,
+    )
+fig.colorbar(image, ax=ax, label="share flagged as OOD")
+ax.set_title(f"(d) what each detector on the shadow model calls OOD ({arch})")
+plt.show()
 flags.style.format("{:.1%}")
 
 # %%
@@ -522,20 +749,40 @@ filtered_scores = {}
 for dname, det in detectors.items():
     for a in filter_attacks:
         filtered_scores[f"{a} after {dname}"] = {
-            n: study.filtered(scores[a][n], study.flagged(det, n)) for n in ["members", "calibration", *source_names]}
-filter_audit = audit({**{a: scores[a] for a in filter_attacks}, **filtered_scores}, fprs=(0.05,))
+            n: study.filtered(scores[a][n], study.flagged(det, n))
+            for n in ["members", "calibration", *source_names]
+        }
+filter_audit = audit(
+    {**{a: scores[a] for a in filter_attacks}, **filtered_scores}, fprs=(0.05,)
+)
 filter_view = pivot_audit(filter_audit, 0.05)
-best_filter = max(detectors, key=lambda d: flags.loc[d, ood_cols].mean() if ood_cols else 0.0)
-glue("ch8_flags_best", f"{best_filter}: it flags {fmt_pct(flags.loc[best_filter, ood_cols].mean()) if ood_cols else 'n/a'} "
-                       f"of the non-test sources on average and {fmt_pct(flags.loc[best_filter, 'members'])} of the members")
-glue("ch8_member_cost", "; ".join(f"{d} {fmt_pct(flags.loc[d, 'members'])}" for d in detectors))
+best_filter = max(
+    detectors, key=lambda d: flags.loc[d, ood_cols].mean() if ood_cols else 0.0
+)
+glue(
+    "ch8_flags_best",
+    f"{best_filter}: it flags"
+    f" {fmt_pct(flags.loc[best_filter, ood_cols].mean()) if ood_cols else 'n/a'} of the"
+    f" non-test sources on average and {fmt_pct(flags.loc[best_filter, 'members'])} of"
+    " the members",
+)
+glue(
+    "ch8_member_cost",
+    "; ".join(f"{d} {fmt_pct(flags.loc[d, 'members'])}" for d in detectors),
+)
+caught = {d: [src for src in ood_cols if flags.loc[d, src] >= 0.5] for d in detectors}
+glue(
+    "ch8_caught",
+    "; ".join(f"{d}: {', '.join(c) if c else 'none'}" for d, c in caught.items()),
+)
 after = above_summary(filter_audit, 0.05)
 glue("ch8_filter_above", "; ".join(f"{a}: {len(s)}" for a, s in after.items()))
 filter_view
 
 # %% [markdown]
-# The detector that flags most of the out-of-distribution sources is
-# {glue:text}`ch8_flags_best`. The price of each filter in members wrongly called OOD
+# The sources each detector flags for at least half of their images are:
+# {glue:text}`ch8_caught`. The detector that flags most of the out-of-distribution inputs
+# on average is {glue:text}`ch8_flags_best`. The price of each filter in members wrongly called OOD
 # (lost true positives) is: {glue:text}`ch8_member_cost`. After filtering, the number of
 # sources whose FPR is still significantly above the 5 percent target is, per attack and filter:
 # {glue:text}`ch8_filter_above`.
@@ -563,9 +810,12 @@ def variant_signals(vrefs, split, role, variant, temperature):
     idx = exp.splits[split][:n_queries]
     x, y = exp.data.subset(idx)
     s = vrefs.signals(ev.predict_scores(arch, role, variant, x).logits, x, y, idx)
-    return ReferenceSignals(target_logits=s.target_logits / temperature,
-                            reference_logits=s.reference_logits / temperature,
-                            labels=s.labels, reference_in=s.reference_in)
+    return ReferenceSignals(
+        target_logits=s.target_logits / temperature,
+        reference_logits=s.reference_logits / temperature,
+        labels=s.labels,
+        reference_in=s.reference_in,
+    )
 
 
 def with_two_out(s):
@@ -576,40 +826,99 @@ variant_rows = []
 for variant in ("standard", "label_smoothing", "l2", "temperature"):
     training = "standard" if variant == "temperature" else variant
     t = cfg.temperature if variant == "temperature" else 1.0
-    vrefs = ReferenceModels(exp, arch, training, n_references=min(variant_references, K))
+    vrefs = ReferenceModels(
+        exp, arch, training, n_references=min(variant_references, K)
+    )
     vrefs.train_all()
-    shadow = [with_two_out(variant_signals(vrefs, f"shadow_{p}", "shadow", training, t)) for p in ("members", "nonmembers")]
-    members, nonmembers = (variant_signals(vrefs, f"target_{p}", "target", training, t) for p in ("members", "nonmembers"))
+    shadow = [
+        with_two_out(variant_signals(vrefs, f"shadow_{p}", "shadow", training, t))
+        for p in ("members", "nonmembers")
+    ]
+    members, nonmembers = (
+        variant_signals(vrefs, f"target_{p}", "target", training, t)
+        for p in ("members", "nonmembers")
+    )
     y = np.r_[np.ones(len(members)), np.zeros(len(nonmembers))]
     max_attack = ev.fitted_attacks(arch, variant)["max_score"]
-    ms = np.r_[max_attack.membership_score(scores_from_logits(members.target_logits)),
-               max_attack.membership_score(scores_from_logits(nonmembers.target_logits))]
-    row = {"variant": variant, "max score AUROC": auroc(y, ms), "max score TPR at 1 % FPR": tpr_at_fpr(y, ms, 0.01)}
-    for label, attack in (("LiRA", LiRA("per_example", "labelled")), ("LiRA, fixed variance", LiRA("fixed", "labelled"))):
+    ms = np.r_[
+        max_attack.membership_score(scores_from_logits(members.target_logits)),
+        max_attack.membership_score(scores_from_logits(nonmembers.target_logits)),
+    ]
+    row = {
+        "variant": variant,
+        "max score AUROC": auroc(y, ms),
+        "max score TPR at 1 % FPR": tpr_at_fpr(y, ms, 0.01),
+    }
+    for label, attack in (
+        ("LiRA", LiRA("per_example", "labelled")),
+        ("LiRA, fixed variance", LiRA("fixed", "labelled")),
+    ):
         attack.fit(*shadow)
-        ls = np.r_[attack.membership_score(members), attack.membership_score(nonmembers)]
-        row[f"{label} AUROC"], row[f"{label} TPR at 1 % FPR"] = auroc(y, ls), tpr_at_fpr(y, ls, 0.01)
+        ls = np.r_[
+            attack.membership_score(members), attack.membership_score(nonmembers)
+        ]
+        row[f"{label} AUROC"], row[f"{label} TPR at 1 % FPR"] = auroc(
+            y, ls
+        ), tpr_at_fpr(y, ls, 0.01)
     variant_rows.append(row)
 variant_table = pd.DataFrame(variant_rows).set_index("variant")
 vt = variant_table
-glue("ch8_temp_lira", f"{fmt_pct(vt.loc['standard', 'LiRA AUROC'])} to {fmt_pct(vt.loc['temperature', 'LiRA AUROC'])}")
-glue("ch8_temp_max", f"{fmt_pct(vt.loc['standard', 'max score AUROC'])} to {fmt_pct(vt.loc['temperature', 'max score AUROC'])}")
-glue("ch8_l2_lira", f"{fmt_pct(vt.loc['standard', 'LiRA AUROC'])} to {fmt_pct(vt.loc['l2', 'LiRA AUROC'])}")
-glue("ch8_ls_lira", f"{fmt_pct(vt.loc['standard', 'LiRA AUROC'])} to {fmt_pct(vt.loc['label_smoothing', 'LiRA AUROC'])}")
-n_v = (min(n_queries, len(exp.splits["target_members"])), min(n_queries, len(exp.splits["target_nonmembers"])))
+glue(
+    "ch8_temp_lira",
+    f"{fmt_pct(vt.loc['standard', 'LiRA AUROC'])} to"
+    f" {fmt_pct(vt.loc['temperature', 'LiRA AUROC'])}",
+)
+glue(
+    "ch8_temp_max",
+    f"{fmt_pct(vt.loc['standard', 'max score AUROC'])} to"
+    f" {fmt_pct(vt.loc['temperature', 'max score AUROC'])}",
+)
+glue(
+    "ch8_l2_lira",
+    f"{fmt_pct(vt.loc['standard', 'LiRA AUROC'])} to"
+    f" {fmt_pct(vt.loc['l2', 'LiRA AUROC'])}",
+)
+glue(
+    "ch8_ls_lira",
+    f"{fmt_pct(vt.loc['standard', 'LiRA AUROC'])} to"
+    f" {fmt_pct(vt.loc['label_smoothing', 'LiRA AUROC'])}",
+)
+n_v = (
+    min(n_queries, len(exp.splits["target_members"])),
+    min(n_queries, len(exp.splits["target_nonmembers"])),
+)
 
 
 def change_verdict(column: str, variant: str) -> str:
     """Did the variant lower the AUROC, beyond the one-sided 95 % margin?"""
     new, old = vt.loc[variant, column], vt.loc["standard", column]
-    v = direction(new - old, difference_se(auroc_se(new, *n_v), auroc_se(old, *n_v)), -1)
-    return {HOLDS: "lower beyond the noise margin", FAILS: "higher beyond the noise margin",
-            INCONCLUSIVE: "within the noise margin"}[v]
+    v = direction(
+        new - old, difference_se(auroc_se(new, *n_v), auroc_se(old, *n_v)), -1
+    )
+    return {
+        HOLDS: "lower beyond the noise margin",
+        FAILS: "higher beyond the noise margin",
+        INCONCLUSIVE: "within the noise margin",
+    }[v]
 
 
 for variant in ("temperature", "l2", "label_smoothing"):
     glue(f"ch8_{variant}_lira_verdict", change_verdict("LiRA AUROC", variant))
     glue(f"ch8_{variant}_max_verdict", change_verdict("max score AUROC", variant))
+fig, ax = plt.subplots(figsize=(8, 3.6), constrained_layout=True)
+vt[["max score AUROC", "LiRA AUROC", "LiRA, fixed variance AUROC"]].plot.bar(
+    ax=ax, width=0.8
+)
+ax.axhline(0.5, color="grey", lw=0.8)
+ax.set(
+    ylabel="AUROC, members vs test",
+    ylim=(0.4, 1.0),
+    xlabel="",
+    title=f"(e) Table 2's variants: the paper's attack and LiRA ({arch})",
+)
+plt.setp(ax.get_xticklabels(), rotation=0)
+ax.legend(fontsize=8)
+plt.show()
 vt.style.format("{:.1%}")
 
 # %% [markdown]
@@ -634,17 +943,49 @@ lo_rows = []
 for a in ("augmentation", "noise"):
     lab = labelled.scores("members")[a], labelled.scores("test")[a]
     free = scores[a]["members"], scores[a]["test"]
-    lo_rows.append({"attack": a, "AUROC, true labels": auroc(y_in, np.r_[lab]),
-                    "AUROC, own labels": auroc(y_in, np.r_[free]),
-                    "TPR at own threshold": float(np.mean(scores[a]["members"] >= fitted[a].threshold_)),
-                    **{f"FPR at own threshold: {src}": own.loc[a, src] for src in source_names}})
+    lo_rows.append(
+        {
+            "attack": a,
+            "AUROC, true labels": auroc(y_in, np.r_[lab]),
+            "AUROC, own labels": auroc(y_in, np.r_[free]),
+            "TPR at own threshold": float(
+                np.mean(scores[a]["members"] >= fitted[a].threshold_)
+            ),
+            **{f"FPR at own threshold: {src}": own.loc[a, src] for src in source_names},
+        }
+    )
 label_only_table = pd.DataFrame(lo_rows).set_index("attack")
-glue("ch8_lo_auroc", "; ".join(f"{a}: {fmt_pct(r['AUROC, true labels'])} with true labels, "
-                               f"{fmt_pct(r['AUROC, own labels'])} with its own" for a, r in label_only_table.iterrows()))
-glue("ch8_lo_own", "; ".join(f"{a}: {fmt_pct(own.loc[a, 'test'])} of the test images and "
-                             f"{fmt_pct(own.loc[a, ood_cols].min() if ood_cols else np.nan)} to "
-                             f"{fmt_pct(own.loc[a, ood_cols].max() if ood_cols else np.nan)} of the other sources"
-                             for a in ("augmentation", "noise")))
+glue(
+    "ch8_lo_auroc",
+    "; ".join(
+        f"{a}: {fmt_pct(r['AUROC, true labels'])} with true labels, "
+        f"{fmt_pct(r['AUROC, own labels'])} with its own"
+        for a, r in label_only_table.iterrows()
+    ),
+)
+glue(
+    "ch8_lo_own",
+    "; ".join(
+        f"{a}: {fmt_pct(own.loc[a, 'test'])} of the test images and"
+        f" {fmt_pct(own.loc[a, ood_cols].min() if ood_cols else np.nan)} to"
+        f" {fmt_pct(own.loc[a, ood_cols].max() if ood_cols else np.nan)} of the other"
+        " sources"
+        for a in ("augmentation", "noise")
+    ),
+)
+fig, ax = plt.subplots(figsize=(11, 3.6), constrained_layout=True)
+own.loc[["augmentation", "noise", "max score"]].T.plot.bar(ax=ax, width=0.8)
+ax.set(
+    ylabel="FPR at the attack's own threshold",
+    ylim=(0, 1.02),
+    title=(
+        "(f) label-only attacks (own labels) and the max-score attack, per source"
+        f" ({arch})"
+    ),
+)
+plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
+ax.legend(fontsize=8)
+plt.show()
 label_only_table.style.format("{:.1%}")
 
 # %% [markdown]

@@ -120,7 +120,29 @@ PACKAGES: tuple[NpmPackage, ...] = (
 VENDOR_DIR = "_vendor"
 
 #: Files of our own, written beside the npm assets.
+BOOK_CSS = "book.css"
+
 LOCAL_FILES = {
+    # One table style for the whole book, and nothing wider than the content column: wide
+    # tables and long code lines scroll inside their own box (tests/browser_check.py fails
+    # on anything that spills over or is cut off).
+    BOOK_CSS: """\
+/* Written by helpers.assets. */
+.bd-article table {
+  display: block;
+  max-width: 100%;
+  overflow-x: auto;
+  border-collapse: collapse;
+}
+.bd-article table th,
+.bd-article table td {
+  padding: 0.2rem 0.7rem;
+  white-space: nowrap;
+}
+.bd-article .cell_output td { text-align: right; }
+.bd-article .cell_output img { max-width: 100%; height: auto; }
+.bd-article pre { overflow-x: auto; }
+""",
     # Loaded before require.js and the widget manager (see nb_ipywidgets_js).
     "widgets/offline.js": """\
 /* Written by helpers.assets: helps the ipywidgets HTML manager work offline. */
@@ -334,6 +356,7 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> No
 
 def setup(app):
     app.connect("config-inited", _vendor_for_sphinx, priority=100)
+    app.add_css_file(BOOK_CSS)
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 

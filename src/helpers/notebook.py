@@ -45,3 +45,18 @@ def fmt_pct(x: float, digits: int = 1) -> str:
     if x is None or not np.isfinite(x):
         return "n/a"
     return f"{100 * x:.{digits}f} %"
+
+
+def show_source(obj: Any) -> Any:
+    """Display the source code of a library function, class or method in a chapter.
+
+    The chapter shows the code the library really runs (one source of truth), not a copy
+    that could drift from it.
+    """
+    import inspect
+    import textwrap
+
+    from IPython.display import Markdown
+
+    code = textwrap.dedent(inspect.getsource(obj))
+    return Markdown(f"```python\n{code}```")
