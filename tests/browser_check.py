@@ -175,6 +175,15 @@ async ([widgetSelector, failureTexts, timeoutMs]) => {
                       + ` the column at ${Math.round(limit)} px) ${verdict}`);
       }
     }
+    // Numbers in neighbouring columns must not run together.
+    const tight = [...article.querySelectorAll('td, th')].filter((c) => {
+      const style = getComputedStyle(c);
+      return c.textContent.trim() && parseFloat(style.paddingLeft) + parseFloat(style.paddingRight) < 6;
+    });
+    if (tight.length) {
+      overflow.push(`${tight.length} table cell(s) with under 6 px of horizontal padding, e.g. `
+                    + `"${tight[0].textContent.trim().slice(0, 20)}" (numbers run together)`);
+    }
   }
   return {
     images: [...document.images].map((img) => ({
@@ -319,7 +328,7 @@ def _try_sliders(page, result: PageResult) -> None:
 
 def _judge(result: PageResult, state: dict) -> None:
     for finding in state.get("overflow", []):
-        result.problems.append(f"wider than the content column: {finding}")
+        result.problems.append(f"layout: {finding}")
     result.images = len(state["images"])
     for img in state["images"]:
         if not img["ok"]:

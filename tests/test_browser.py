@@ -158,12 +158,12 @@ def test_the_checker_reports_a_broken_image_and_a_missing_script(built_book, chr
 
 
 _WIDE = ('<table id="break-wide" style="display: table; max-width: none; width: 3000px">'
-         '<tr><td>a table far wider than the page</td></tr></table>'
+         '<tr><td style="padding: 0">a table far wider than the page</td></tr></table>'
          '<div style="overflow: hidden"><pre id="break-clipped" style="width: 3000px; overflow: visible">'
          'a code line that the page cuts off</pre></div>')
 
 
-def test_the_checker_reports_a_table_that_overflows_and_code_that_is_cut_off(built_book, chromium,
+def test_the_checker_reports_overflow_cut_off_code_and_cramped_tables(built_book, chromium,
                                                                              pages, tmp_path):
     copy = tmp_path / "html"
     shutil.copytree(built_book, copy)
@@ -174,7 +174,8 @@ def test_the_checker_reports_a_table_that_overflows_and_code_that_is_cut_off(bui
     assert marker, "no article element to put the wide table into"
     page.write_text(html[: marker.end()] + _WIDE + html[marker.end():])
 
-    report = browser_check.check_book(copy, [target], None, chromium)
+    report = browser_check.check_book(copy, pages, None, chromium)
     problems = "\n".join(report.pages[target].problems)
     assert re.search(r"table#break-wide .* runs past the right edge", problems), problems
     assert re.search(r"pre#break-clipped .* is cut off", problems), problems
+    assert re.search(r"1 table cell\(s\) with under 6 px of horizontal padding", problems), problems

@@ -19,6 +19,7 @@ thresholds there), and one set per non-member source (``test``, ``scaled``, ...)
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
@@ -30,6 +31,7 @@ from .config import ConfigError
 from .evaluation import AttackEvaluation
 from .label_only import AugmentationAttack, LabelOnlyAttack, NoiseAttack
 from .ood import DETECTORS, OODDetector, filter_then_attack, make_detector, shadow_features
+from .progress import report
 from .reference_attacks import RMIA, DifficultyCalibration, LiRA, RankTest, ReferenceSignals
 from .reference_models import ReferenceModels
 from .scores import scores_from_logits
@@ -161,7 +163,7 @@ class ReferenceStudy:
                 fitted[name] = factory().fit(sig_m, sig_n, population=population)
             shadow = self.model("shadow").model
             labelled = self.label_mode == "labelled"
-            label_only = (AugmentationAttack(max_shift=1, flips=True), NoiseAttack(sigma=0.5, n_queries=10))
+            label_only = (AugmentationAttack(max_shift=1, flips=False), NoiseAttack(sigma=0.5, n_queries=8))
             for attack in label_only if self.label_only else ():
                 attack.fit(shadow, members.x, members.labels if labelled else None,
                            nonmembers.x, nonmembers.labels if labelled else None)
@@ -205,8 +207,11 @@ class ReferenceStudy:
     def scores(self, name: str) -> dict[str, np.ndarray]:
         """Membership scores of every attack on a named query set (computed once)."""
         if name not in self._scores:
+            start = time.perf_counter()
             q = self.query_set(name)
             self._scores[name] = self.score_inputs(q.x, q.labels, q.indices)
+            report(f"chapter 8 attacks: {len(q.x)} inputs of {name!r} scored by {len(self._scores[name])} "
+                   f"attacks in {time.perf_counter() - start:.0f} s")
         return self._scores[name]
 
     def audit_scores(self, sources: Sequence[str]) -> dict[str, dict[str, np.ndarray]]:
