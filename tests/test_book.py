@@ -102,3 +102,38 @@ def test_code_lines_fit_the_page(source):
         if len(line) > MAX_CODE_LINE
     ]
     assert not long, f"{source.name}: code lines over {MAX_CODE_LINE} characters:\n" + "\n".join(long)
+
+
+def _calls_glue(node) -> bool:
+    import ast
+
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "glue"
+               for n in ast.walk(node))
+
+
+@pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.stem)
+def test_cells_that_glue_numbers_are_hidden_in_the_html(source):
+    """Glue calls are plumbing for the prose: they sit in cells tagged remove-cell, which
+    the HTML leaves out (the glued values still reach the prose) and Jupyter still runs.
+    A hidden cell must not end in a displayed value, which the reader would then miss."""
+    import ast
+
+    nb = jupytext.read(source)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        tree = ast.parse(cell.source)
+        hidden = "remove-cell" in cell.metadata.get("tags", [])
+        if _calls_glue(tree):
+            assert hidden, f"{source.name} cell {i} glues numbers but is shown:\n{cell.source[:200]}"
+        if hidden and tree.body:
+            last = tree.body[-1]
+            displays = isinstance(last, ast.Expr) and not (
+                isinstance(last.value, ast.Call) and _calls_glue(last.value)
+            ) and not cell.source.rstrip().endswith(";")
+            assert not displays or "Setup" in cell.source, (
+                f"{source.name} cell {i} is hidden but displays its last value")
+            drawn = re.findall(r"plt\.show|print\(|display\(|subplots|image_stepper|show_source",
+                               cell.source)
+            assert not drawn or "Setup" in cell.source, (
+                f"{source.name} cell {i} is hidden but shows output: {drawn}")

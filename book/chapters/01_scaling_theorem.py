@@ -217,9 +217,13 @@ summary = pd.DataFrame(
         for a, s in ray_scores.items()
     }
 ).T
+
+# %% tags=["remove-cell"]
 for a in activations:
     glue(f"ch1_share99_{a}_1", fmt_pct((ray_scores[a][0] >= 0.99).mean()))
     glue(f"ch1_share99_{a}_1000", fmt_pct((ray_scores[a][-1] >= 0.99).mean()))
+
+# %%
 summary.style.format("{:.3f}")
 
 # %% [markdown]
@@ -337,6 +341,8 @@ image_summary = pd.DataFrame(
     }
 ).T
 relu_names = [n for n in image_curves if "(relu)" in n]
+
+# %% tags=["remove-cell"]
 glue(
     "ch1_images_relu_1",
     ", ".join(f"{fmt_pct(image_curves[n][0])} ({n.split(' ')[0]})" for n in relu_names),
@@ -350,6 +356,8 @@ glue(
 glue("ch1_images_silu_1", fmt_pct(image_curves["salem_cnn (silu)"][0]))
 glue("ch1_images_silu_max", fmt_pct(image_curves["salem_cnn (silu)"][-1]))
 glue("ch1_images_n", str(len(x_test)))
+
+# %%
 image_summary.style.format("{:.1%}")
 
 # %% [markdown]

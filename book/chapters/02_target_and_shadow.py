@@ -119,12 +119,16 @@ plt.show()
 # %%
 data = exp.data
 splits = exp.splits
+
+# %% tags=["remove-cell"]
 glue("ch2_n_images", f"{len(data):,}")
 glue("ch2_n_classes", str(data.num_classes))
 glue("ch2_image_shape", f"{data.in_channels} x {data.image_size} x {data.image_size}")
 glue("ch2_train_size", f"{cfg.train_size:,}")
 glue("ch2_test_size", f"{cfg.test_size:,}")
 glue("ch2_n_members", f"{cfg.n_members:,}")
+
+# %%
 print(
     f"{cfg.dataset}: {len(data):,} images of {data.in_channels} x {data.image_size} x"
     f" {data.image_size}, {data.num_classes} classes"
@@ -273,6 +277,8 @@ def fmt_points(gap: float) -> str:
 acc = exp.accuracy_table()
 acc["target gap"] = acc["target train"] - acc["target test"]
 acc["shadow gap"] = acc["shadow train"] - acc["shadow test"]
+
+# %% tags=["remove-cell"]
 for arch, row in acc.iterrows():
     glue(f"ch2_{arch}_target_train", fmt_pct(row["target train"]))
     glue(f"ch2_{arch}_target_test", fmt_pct(row["target test"]))
@@ -285,6 +291,8 @@ glue(
     "ch2_max_test_diff",
     fmt_points((acc["target test"] - acc["shadow test"]).abs().max()),
 )
+
+# %%
 acc.style.format("{:.1%}")
 
 # %% [markdown]
@@ -329,6 +337,8 @@ paper = paper[
     ]
 ]
 paper["target gap"] = paper["target train"] - paper["target test"]
+
+# %% tags=["remove-cell"]
 glue("ch2_citation", CITATION)
 paper.columns.name = None
 glue(
@@ -364,6 +374,8 @@ else:
         " context only, not as a target to match.",
     )
     display_table = paper
+
+# %%
 display_table.style.format("{:.1%}")
 
 # %% [markdown]

@@ -118,11 +118,15 @@ print(
 # %%
 display(exp.splits.describe())
 accuracy = exp.accuracy_table()
+
+# %% tags=["remove-cell"]
 glue("ch3_n_train", f"{len(exp.splits['target_train'])}")
 glue(
     "ch3_train_acc_min", fmt_pct(accuracy[["target train", "shadow train"]].min().min())
 )
 glue("ch3_test_acc_range", span(accuracy[["target test", "shadow test"]].to_numpy()))
+
+# %%
 accuracy.style.format("{:.1%}")
 
 # %% [markdown]
@@ -186,9 +190,13 @@ for arch, attacks in fitted.items():
         }
     )
 thresholds = pd.DataFrame(rows).set_index("architecture")
+
+# %% tags=["remove-cell"]
 for arch in archs:
     glue(f"ch3_tau_{arch}", f"{thresholds.loc[arch, 'max-score threshold']:.4f}")
     glue(f"ch3_theta_{arch}", f"{thresholds.loc[arch, 'entropy threshold (nats)']:.3g}")
+
+# %%
 thresholds.style.format(
     {
         "max-score threshold": "{:.5f}",
@@ -328,6 +336,8 @@ for arch in archs:
                 }
             )
 saturation = pd.DataFrame(rows).set_index(["architecture", "set"])
+
+# %% tags=["remove-cell"]
 glue("ch3_saturated_total", f"{saturation['max score == 1.0 (float32)'].sum()}")
 glue("ch3_median_gap", f"{saturation['median logit gap'].median():.1f}")
 glue("ch3_scores_total", f"{saturation['n'].sum()}")
@@ -344,6 +354,8 @@ glue(
         )
     ),
 )
+
+# %%
 saturation.style.format(
     {"share with logit gap > 17": "{:.1%}", "median logit gap": "{:.1f}"}
 )
@@ -403,11 +415,15 @@ rules = pd.DataFrame(rows).pivot_table(
     columns="rule",
     values=["auroc", "precision", "recall"],
 )
+
+# %% tags=["remove-cell"]
 glue(
     "ch3_rule_max_diff",
     f"{100 * (rules['auroc']['ranked'] - rules['auroc']['paper']).abs().max():.2f}"
     " percentage points",
 )
+
+# %%
 styled_percent(rules, digits=1)
 
 # %% [markdown]
@@ -455,6 +471,8 @@ for factor in [1, 2, 3, 5]:
         )
 sharpening = pd.DataFrame(rows).set_index(["logit factor", "rule"])
 at3 = sharpening.loc[3]
+
+# %% tags=["remove-cell"]
 glue("ch3_demo_arch", demo_arch)
 glue("ch3_sat3", fmt_pct(at3.loc["paper", "saturated share"], 0))
 glue("ch3_auc3_ranked", fmt_pct(at3.loc["ranked", "max-score AUROC"]))
@@ -468,6 +486,8 @@ glue(
 )
 glue("ch3_auc2_ranked", fmt_pct(sharpening.loc[(2, "ranked"), "max-score AUROC"]))
 glue("ch3_auc2_paper", fmt_pct(sharpening.loc[(2, "paper"), "max-score AUROC"]))
+
+# %%
 styled_percent(sharpening, digits=1)
 
 # %% [markdown]
@@ -502,6 +522,8 @@ styled_percent(table1, digits=1)
 
 # %%
 tidy = pd.concat([ev.evaluate(arch) for arch in archs], ignore_index=True)
+
+# %% tags=["remove-cell"]
 for _, r in tidy.iterrows():
     for metric in ("precision", "recall", "fpr", "auroc"):
         glue(f"ch3_{r.architecture}_{r.attack}_{metric}", fmt_pct(r[metric]))
@@ -537,6 +559,8 @@ glue(
 check = tidy[["architecture", "attack", "precision", "recall", "fpr"]].copy()
 check["recall > precision"] = check.recall > check.precision
 n_hold, n_pairs = int(check["recall > precision"].sum()), len(check)
+
+# %% tags=["remove-cell"]
 glue(
     "ch3_rec_gt_prec",
     (
@@ -549,6 +573,8 @@ glue(
     "ch3_rec_prec_gap_min",
     f"{100 * (check.recall - check.precision).min():.1f} percentage points",
 )
+
+# %%
 check.set_index(["architecture", "attack"]).style.format(
     {"precision": "{:.1%}", "recall": "{:.1%}", "fpr": "{:.1%}"}
 )
@@ -603,6 +629,8 @@ plt.show()
 
 # %%
 n_nonmembers = int(tidy.n_nonmembers.iloc[0])
+
+# %% tags=["remove-cell"]
 glue("ch3_n_nonmembers", f"{n_nonmembers}")
 glue("ch3_fpr_step", fmt_pct(1 / n_nonmembers, 2))
 glue("ch3_tpr1_max", fmt_pct(tidy["tpr_at_1fpr"].max()))
@@ -611,6 +639,8 @@ glue(
     "ch3_tpr1_reading",
     f"{tpr1_ratio:.1f} times what a random guess finds there (1 percent)",
 )
+
+# %%
 low_fpr = tidy.set_index(["architecture", "attack"])[
     ["tpr_at_1fpr", "tpr_at_0.1fpr", "auroc"]
 ]
@@ -636,6 +666,8 @@ paper_dataset = (
     cfg.dataset if cfg.dataset in ("cifar10", "stanford_dogs") else "cifar10"
 )
 paper = paper_table1(paper_dataset)
+
+# %% tags=["remove-cell"]
 glue("ch3_citation", CITATION)
 glue("ch3_paper_dataset", paper_dataset)
 side = pd.concat(
@@ -658,6 +690,8 @@ glue(
     "ch3_paper_attack_spread",
     f"{100 * np.ptp(paper.loc[auroc_cols].to_numpy(), axis=0).max():.1f}",
 )
+
+# %%
 styled_percent(side, digits=1)
 
 # %% [markdown]

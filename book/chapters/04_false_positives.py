@@ -201,14 +201,21 @@ plt.show()
 # attacker owns anyway. It never sees a target member. Its weights are cached on disk
 # together with a record of the split it was trained on.
 
-# %%
+# %% tags=["remove-cell"]
 if "fake" in sets:
     generator, gen_meta = fake_generator(exp)
-    real_x, _ = exp.input_set("shadow_train")
-    assert gen_meta["split"] == "shadow_train"
     glue("ch4_gan_images", f"{gen_meta['n_images']:,}")
     glue("ch4_gan_epochs", f"{gen_meta['config']['epochs']}")
     glue("ch4_gan_d_loss", f"{gen_meta['d_loss'][-1]:.2f}")
+else:
+    glue("ch4_gan_images", "(not run)")
+    glue("ch4_gan_epochs", "(not run)")
+    glue("ch4_gan_d_loss", "(not run)")
+
+# %%
+if "fake" in sets:
+    real_x, _ = exp.input_set("shadow_train")
+    assert gen_meta["split"] == "shadow_train"
     fig, axes = plt.subplots(1, 2, figsize=(9, 4.6), constrained_layout=True)
     shown = np.random.default_rng(cfg.seed).choice(
         len(real_x), size=min(36, len(real_x)), replace=False
@@ -234,9 +241,6 @@ if "fake" in sets:
     ax.legend(frameon=False)
     plt.show()
 else:
-    glue("ch4_gan_images", "(not run)")
-    glue("ch4_gan_epochs", "(not run)")
-    glue("ch4_gan_d_loss", "(not run)")
     print("the source 'fake' is not among the selected sources")
 
 # %% [markdown]
@@ -329,6 +333,8 @@ def listing(values: dict) -> str:
 others = [n for n in sets if n != "test"]
 natural = [n for n in others if kinds[n] != "transformed"]
 arch0 = archs[0]
+
+# %% tags=["remove-cell"]
 glue("ch4_arch0", arch0)
 glue("ch4_test_fpr", listing({a: fmt_pct(fpr(a, "test")) for a in archs}))
 glue("ch4_test_fpr0", fmt_pct(fpr(arch0, "test")))
@@ -449,11 +455,15 @@ mmps = mmps.reorder_levels([1, 2, 0], axis=1).sort_index(
 mmps = mmps.reindex(
     columns=pd.MultiIndex.from_product([archs, attacks, ["mmps_fp", "mmps_tn"]])
 )
+
+# %% tags=["remove-cell"]
 glue("ch4_mmps_fp_min", f"{np.nanmin(tidy.mmps_fp):.3f}")
 glue(
     "ch4_mmps_tn_range",
     f"{np.nanmin(tidy.mmps_tn):.3f} to {np.nanmax(tidy.mmps_tn):.3f}",
 )
+
+# %%
 mmps.style.format(lambda v: "–" if pd.isna(v) else f"{v:.4f}")
 
 # %% [markdown]
@@ -490,7 +500,11 @@ if gallery_images:
 agree_table = pd.Series(
     agree, name=f"share called a member by all three attacks ({arch0})"
 ).to_frame()
+
+# %% tags=["remove-cell"]
 glue("ch4_agree_fake", fmt_pct(agree.get("fake", float("nan"))))
+
+# %%
 styled_percent(agree_table, digits=1)
 
 # %% [markdown]
@@ -553,6 +567,8 @@ scaled_fpr = (
         for a in archs
     }
 )
+
+# %% tags=["remove-cell"]
 glue("ch4_scale_factor", f"{cfg.scale_factor:g}")
 glue("ch4_scaled_fpr", listing({a: fmt_pct(v) for a, v in scaled_fpr.items()}))
 scaled_precision = (
@@ -628,6 +644,8 @@ gap = (
     .max()
     .max()
 )
+
+# %% tags=["remove-cell"]
 glue("ch4_paper_attack_gap", f"{100 * gap:.1f}")
 glue("ch4_citation", CITATION)
 glue(
@@ -642,6 +660,8 @@ glue(
     "ch4_paper_test",
     listing({a: fmt_pct(v) for a, v in paper_fpr.loc["Original"].items()}),
 )
+
+# %%
 styled_percent(paper_fpr, digits=1)
 
 # %% [markdown]

@@ -189,6 +189,7 @@ def change_list(column: str, variant: str) -> str:
     )
 
 
+# %% tags=["remove-cell"]
 glue(
     "ch5_ece_standard",
     ", ".join(f"{a} {fmt_pct(cal[(a, 'Standard')]['ECE'])}" for a in archs),
@@ -217,6 +218,8 @@ else:
         " has more to remove in some models than in others"
     )
 glue("ch5_ece_reading", ece_reading)
+
+# %%
 calibration.style.format("{:.1%}")
 
 # %% [markdown]
@@ -244,6 +247,8 @@ calibration.style.format("{:.1%}")
 train_ls = exp.train_config(focus, "target", "label_smoothing")
 train_std = exp.train_config(focus, "target", "standard")
 k = exp.data.num_classes
+
+# %% tags=["remove-cell"]
 glue("ch5_ls_eps", f"{train_ls.label_smoothing:g}")
 PAPER_EPS = 0.0083  # the paper's factor for its CIFAR-10 models (0.1 for the ResNet-50)
 glue(
@@ -262,6 +267,8 @@ glue(
     "ch5_ls_target",
     f"{1 - train_ls.label_smoothing + train_ls.label_smoothing / k:.3f}",
 )
+
+# %%
 pd.DataFrame(
     {
         v: {
@@ -358,6 +365,8 @@ for arch in archs:
 laplace_info = pd.DataFrame(laplace_rows).set_index(["architecture", "role"])
 precisions = laplace_info["prior precision"]
 GRID_TOP = 1e4
+
+# %% tags=["remove-cell"]
 glue(
     "ch5_la_precisions",
     ", ".join(f"{a}/{r}: {p:.3g}" for (a, r), p in precisions.items()),
@@ -383,6 +392,8 @@ else:
         " offer); the others chose a precision inside it"
     )
 glue("ch5_la_reading", la_reading)
+
+# %%
 laplace_info
 
 # %% [markdown]
@@ -418,6 +429,7 @@ def both(row: str, variant: str, arch: str) -> tuple[float, float]:
     return table2.loc[row, (arch, "Standard")], table2.loc[row, (arch, variant)]
 
 
+# %% tags=["remove-cell"]
 glue(
     "ch5_auroc_ls",
     "; ".join(
@@ -560,8 +572,11 @@ def claim_sentence(key: str) -> str:
     return f"{row.verdict} ({row.holds} of {row.checked} rows hold)"
 
 
+# %% tags=["remove-cell"]
 for key in CALIBRATION_CLAIMS:
     glue(f"ch5_claim_{key}", claim_sentence(key))
+
+# %%
 calibration_claims
 
 # %%
@@ -576,7 +591,7 @@ claim_rows.set_index(["claim", "architecture", "attack"])[
 # {glue:text}`ch5_claim_ls_raises_precision`. The Laplace approximation lowers the FPR on
 # the other sources: {glue:text}`ch5_claim_la_lowers_ood_fpr`.
 
-# %%
+# %% tags=["remove-cell"]
 if "scaled" in source_names:
     scaled = (
         tidy[(tidy.source == "scaled") & (tidy.attack == "max_score")]
@@ -707,6 +722,8 @@ emd_table["paper, ResNet-50 (Std / LS)"] = [
     "0.132 / 0.307 (dogs)",
     "0.223 / 0.522 (AFHQ cats)",
 ]
+
+# %% tags=["remove-cell"]
 for v, e in emd.items():
     glue(f"ch5_emd_{v}_test", f"{e[test_key]:.3f}")
     glue(f"ch5_emd_{v}_ood", f"{e[ood_key]:.3f}")
@@ -721,6 +738,8 @@ glue(
 glue("ch5_ood_source", ood_source)
 glue("ch5_focus", focus)
 glue("ch5_n_set", f"{n_set}")
+
+# %%
 emd_table
 
 # %% [markdown]
@@ -780,6 +799,7 @@ def direction(new: float, old: float, tol: float = 0.01) -> str:
     )
 
 
+# %% tags=["remove-cell"]
 for key, row in (("ood", "OOD vs the rest"), ("mem", "members vs test non-members")):
     glue(
         f"ch5_sil_{key}",
@@ -795,6 +815,8 @@ glue(
         else "is not reproduced here"
     ),
 )
+
+# %%
 sil.style.format("{:.2f}")
 
 # %% [markdown]

@@ -159,6 +159,8 @@ for arch in archs:
             }
         )
 temps = pd.DataFrame(t_rows).set_index(["architecture", "scores"])
+
+# %% tags=["remove-cell"]
 glue("ch6_t_fixed", f"{cfg.temperature:g}")
 glue("ch6_t_fitted", ", ".join(f"{a} {t:.2f}" for a, t in fitted_t.items()))
 glue(
@@ -193,6 +195,8 @@ glue(
         )
     ),
 )
+
+# %%
 temps.style.format(
     {"T": "{:.2f}", "test accuracy": "{:.1%}", "ECE": "{:.1%}", "OE": "{:.1%}"}
 )
@@ -253,9 +257,12 @@ SET_COLOURS = dict(
         ],
     )
 )
+
+# %% tags=["remove-cell"]
 glue("ch6_focus", focus)
 glue("ch6_ood_source", ood_source)
 
+# %%
 base_logits = {
     name: ev.predict_scores(focus, "target", "standard", x).logits
     for name, x in sets.items()
@@ -306,6 +313,7 @@ def emd_path(column: str) -> str:
     )
 
 
+# %% tags=["remove-cell"]
 glue("ch6_slider_emd_test", emd_path("EMD members vs test"))
 glue("ch6_slider_emd_ood", emd_path("EMD members vs OOD"))
 glue(
@@ -319,6 +327,8 @@ glue(
     f"{fmt_pct(slider_table['max-score AUROC (members vs test)'].min())} and "
     f"{fmt_pct(slider_table['max-score AUROC (members vs test)'].max())}",
 )
+
+# %%
 slider_table.style.format({c: "{:.3f}" for c in slider_table.columns})
 
 # %% [markdown]
@@ -347,6 +357,8 @@ slider_table.style.format({c: "{:.3f}" for c in slider_table.columns})
 
 # %%
 train_l2 = exp.train_config(focus, "target", "l2")
+
+# %% tags=["remove-cell"]
 glue("ch6_wd", f"{train_l2.weight_decay:g}")
 # the paper's L2 factor for its CIFAR-10 models (1e-3 for the ResNet-50)
 PAPER_WD = 3e-4
@@ -416,6 +428,7 @@ def n_lowered(row: str, variant: str) -> str:
     return f"{n} of {len(archs)}"
 
 
+# %% tags=["remove-cell"]
 for variant in ("Temp", "L2"):
     key = variant.lower()
     for attack in ("Entropy", "Max. Score", "Top-3 Scores"):
@@ -481,8 +494,12 @@ defence_rows = defence_rows[defence_rows.claim.isin(DEFENCE_CLAIMS)]
 defence_claims = claim_summary(defence_rows).loc[
     DEFENCE_CLAIMS, ["claim", "scope", "checked", "holds", "verdict"]
 ]
+
+# %% tags=["remove-cell"]
 for key, row in defence_claims.iterrows():
     glue(f"ch6_claim_{key}", f"{row.verdict} ({row.holds} of {row.checked} rows hold)")
+
+# %%
 defence_claims
 
 # %% [markdown]
@@ -539,6 +556,7 @@ def direction(new: float, old: float, tol: float = 0.01) -> str:
     )
 
 
+# %% tags=["remove-cell"]
 for v, e in emd.items():
     glue(f"ch6_emd_{v}_test", f"{e[test_key]:.3f}")
     glue(f"ch6_emd_{v}_ood", f"{e[ood_key]:.3f}")
@@ -550,6 +568,8 @@ glue(
     "ch6_emd_closer",
     "; ".join(f"{VARIANT_LABELS[v]}: {n} of 2" for v, n in closer.items()),
 )
+
+# %%
 emd_table
 
 # %% [markdown]
@@ -599,12 +619,16 @@ for ax, (letter, variant) in zip(axes, [("", "standard"), ("c", "l2")]):
     )
 plt.show()
 sil = pd.DataFrame(silhouette).rename(columns=VARIANT_LABELS)
+
+# %% tags=["remove-cell"]
 for key, row in (("ood", "OOD vs the rest"), ("mem", "members vs test non-members")):
     glue(
         f"ch6_sil_{key}",
         f"{sil.loc[row, 'Standard']:.2f} (standard) and {sil.loc[row, 'L2']:.2f} (L2)",
     )
     glue(f"ch6_sil_{key}_dir", direction(sil.loc[row, "L2"], sil.loc[row, "Standard"]))
+
+# %%
 sil.style.format("{:.2f}")
 
 # %% [markdown]
@@ -690,6 +714,8 @@ best = tradeoff.loc[tradeoff.groupby("architecture")["auroc"].idxmax()].set_inde
 worst = tradeoff.loc[tradeoff.groupby("architecture")["auroc"].idxmin()].set_index(
     "architecture"
 )
+
+# %% tags=["remove-cell"]
 glue(
     "ch6_best_variant",
     "; ".join(
@@ -717,6 +743,8 @@ both_better = [
 ]
 glue("ch6_both_better", "; ".join(both_better) if both_better else "none")
 glue("ch6_n_members", f"{len(exp.splits['target_members']):,}")
+
+# %%
 view = tradeoff.assign(variant=tradeoff.variant.map(labels)).set_index(
     ["architecture", "variant"]
 )

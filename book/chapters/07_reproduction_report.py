@@ -133,6 +133,8 @@ verdict_table = pd.DataFrame(
 )
 n_hold = int((summary.verdict == "holds").sum())
 n_checked = int((summary.verdict != "not checked").sum())
+
+# %% tags=["remove-cell"]
 glue("ch7_claims_hold", f"{n_hold} of {n_checked}")
 not_holding = summary[(summary.verdict != "holds") & (summary.verdict != "not checked")]
 glue(
@@ -159,6 +161,8 @@ glue(
 )
 glue("ch7_ece", ", ".join(f"{a} {m['ece']:.1%}" for a, m in model_rows.items()))
 glue("ch7_auroc", ", ".join(f"{a} {v:.1%}" for a, v in max_rows.items()))
+
+# %%
 verdict_table.style.set_properties(
     subset=["claim"], **{"white-space": "normal", "min-width": "16em"}
 )

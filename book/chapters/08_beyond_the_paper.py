@@ -175,6 +175,8 @@ pool_table = pd.DataFrame(
         "reference models",
     ],
 )
+
+# %% tags=["remove-cell"]
 glue("ch8_k", f"{K}")
 glue("ch8_pool", f"{len(refs.pool):,}")
 glue("ch8_in_share", fmt_pct(in_share))
@@ -188,6 +190,8 @@ glue(
     ),
 )
 glue("ch8_ref_seconds", f"{sum(m.seconds for m in trained):.0f} s")
+
+# %%
 pool_table
 
 # %% [markdown]
@@ -358,6 +362,8 @@ plt.show()
 at_k = k_table[k_table.K == K].set_index("attack")
 best_ref = at_k["AUROC"].idxmax()
 best_paper = max(paper_lines, key=lambda n: paper_lines[n]["AUROC"])
+
+# %% tags=["remove-cell"]
 glue("ch8_best_ref", best_ref)
 glue("ch8_best_ref_auroc", fmt_pct(at_k.loc[best_ref, "AUROC"]))
 glue("ch8_best_paper", best_paper)
@@ -407,6 +413,8 @@ glue(
     "ch8_tpr_paper",
     "; ".join(f"{n} {fmt_pct(v['TPR at 1 % FPR'])}" for n, v in paper_lines.items()),
 )
+
+# %%
 k_table.set_index(["attack", "K"]).style.format("{:.1%}")
 
 # %% [markdown]
@@ -460,6 +468,8 @@ sel5 = audit_table[np.isclose(audit_table.target_fpr, 0.05)].set_index(
     ["attack", "source"]
 )
 tpr5 = sel5.xs("test", level="source")["tpr"]
+
+# %% tags=["remove-cell"]
 glue("ch8_n_sources", f"{n_sources}")
 clean = [a for a, srcs in above5.items() if not srcs and tpr5[a] > 0]
 glue(
@@ -479,6 +489,8 @@ glue(
     f"{fmt_pct(sel5.xs('test', level='source')['fpr'].min())} to "
     f"{fmt_pct(sel5.xs('test', level='source')['fpr'].max())}",
 )
+
+# %%
 pivot_audit(audit_table, 0.01)
 
 # %% [markdown]
@@ -527,6 +539,8 @@ for a in ("rank test", "rank test, own class"):
             }
         )
 rank_table = pd.DataFrame(rank_rows).set_index(["attack", "source"])
+
+# %% tags=["remove-cell"]
 glue("ch8_alpha", fmt_pct(alpha))
 for a, key in (("rank test", "target"), ("rank test, own class", "own")):
     v = rank_table.loc[a].drop(index="members")["FPR at most alpha"]
@@ -536,6 +550,8 @@ for a, key in (("rank test", "target"), ("rank test, own class", "own")):
         f"ch8_rank_{key}_tpr",
         fmt_pct(rank_table.loc[(a, "members"), "share with p <= alpha"]),
     )
+
+# %%
 rank_table.style.format({"share with p <= alpha": "{:.1%}"})
 
 # %% [markdown]
@@ -571,7 +587,11 @@ low = pd.concat(
     ],
     ignore_index=True,
 )
+
+# %% tags=["remove-cell"]
 glue("ch8_low_n", f"{len(study.query_set('test').x):,}")
+
+# %%
 low_view = low.set_index(["attack", "target_fpr"])[
     [
         "tpr",
@@ -613,6 +633,8 @@ ax.set(
 ax.legend(ncol=4, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.28))
 plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
 plt.show()
+
+# %% tags=["remove-cell"]
 glue("ch8_own_test", "; ".join(f"{a} {fmt_pct(own.loc[a, 'test'])}" for a in own.index))
 ood_cols = [s for s in source_names if s != "test"]
 glue(
@@ -623,6 +645,8 @@ glue(
         else "n/a"
     ),
 )
+
+# %%
 own.style.format("{:.1%}")
 
 # %% [markdown]
@@ -685,6 +709,8 @@ plt.show()
 
 # %%
 last = scale_table.iloc[-1]
+
+# %% tags=["remove-cell"]
 glue("ch8_scale_max", f"{scale_table.index[-1]:g}")
 glue("ch8_scale_fprs", "; ".join(f"{a} {fmt_pct(last[a])}" for a in scale_attacks))
 n_test = len(test_q.x)
@@ -703,6 +729,8 @@ glue(
     f"fixed-variance LiRA {fmt_pct(last['LiRA, fixed variance'])} against per-example"
     f" LiRA {fmt_pct(last['LiRA'])}",
 )
+
+# %%
 scale_table.style.format("{:.1%}")
 
 # %% [markdown]
@@ -777,6 +805,8 @@ filter_view = pivot_audit(filter_audit, 0.05)
 best_filter = max(
     detectors, key=lambda d: flags.loc[d, ood_cols].mean() if ood_cols else 0.0
 )
+
+# %% tags=["remove-cell"]
 glue(
     "ch8_flags_best",
     f"{best_filter}: it flags"
@@ -795,6 +825,8 @@ glue(
 )
 after = above_summary(filter_audit, 0.05)
 glue("ch8_filter_above", "; ".join(f"{a}: {len(s)}" for a, s in after.items()))
+
+# %%
 filter_view
 
 # %% [markdown]
@@ -818,7 +850,7 @@ filter_view
 # {glue:text}`ch8_vk` references of its own recipe (the temperature reuses the standard
 # ones with the same $T$); the attacks use the true labels.
 
-# %%
+# %% tags=["remove-cell"]
 glue("ch8_vk", f"{variant_references}")
 
 
@@ -923,6 +955,8 @@ def change_verdict(column: str, variant: str) -> str:
 for variant in ("temperature", "l2", "label_smoothing"):
     glue(f"ch8_{variant}_lira_verdict", change_verdict("LiRA AUROC", variant))
     glue(f"ch8_{variant}_max_verdict", change_verdict("max score AUROC", variant))
+
+# %%
 fig, ax = plt.subplots(figsize=(8, 3.6), constrained_layout=True)
 vt[["max score AUROC", "LiRA AUROC", "LiRA, fixed variance AUROC"]].plot.bar(
     ax=ax, width=0.8
@@ -973,6 +1007,8 @@ for a in ("augmentation", "noise"):
         }
     )
 label_only_table = pd.DataFrame(lo_rows).set_index("attack")
+
+# %% tags=["remove-cell"]
 glue(
     "ch8_lo_auroc",
     "; ".join(
@@ -991,6 +1027,8 @@ glue(
         for a in ("augmentation", "noise")
     ),
 )
+
+# %%
 fig, ax = plt.subplots(figsize=(11, 3.6), constrained_layout=True)
 own.loc[["augmentation", "noise", "max score"]].T.plot.bar(ax=ax, width=0.8)
 ax.set(
