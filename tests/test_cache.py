@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers.cache import CacheWarning, ModelCache, atomic_path, default_cache_dir, find_repo_root
+from helpers.cache import CacheWarning, ModelCache, default_cache_dir
+from helpers.paths import atomic_path, find_repo_root
 from helpers.training import TrainConfig, get_or_train
 
 

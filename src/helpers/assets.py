@@ -41,7 +41,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from .paths import REPO_ROOT
+
 DEFAULT_CACHE = REPO_ROOT / ".cache" / "npm"
 DEFAULT_REGISTRY = "https://registry.npmjs.org"
 

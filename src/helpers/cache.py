@@ -25,15 +25,16 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
+
+from .paths import atomic_path, atomic_write_text, find_repo_root
 
 CACHE_ENV = "HELPERS_CACHE_DIR"
 HOME_CACHE = Path("~/.cache/mia-overconfidence")
@@ -43,17 +44,6 @@ FORMAT_VERSION = 1
 class CacheWarning(UserWarning):
     """A cache entry was unusable (corrupt, truncated or mismatched) and is ignored."""
 
-
-def find_repo_root() -> Path | None:
-    """The project checkout this package runs from, or ``None`` when installed elsewhere.
-
-    A folder counts as the checkout when it holds ``pyproject.toml`` and ``src/helpers``.
-    """
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "pyproject.toml").is_file() and (parent / "src" / "helpers").is_dir():
-            return parent
-    return None
 
 
 def default_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
@@ -95,39 +85,12 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; move it onto ``path`` only on success.
-
-    >>> with atomic_path("out.bin") as tmp:  # doctest: +SKIP
-    ...     tmp.write_bytes(b"...")
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
 
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
     """``torch.save`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
 
-
-def atomic_write_text(text: str, path: str | os.PathLike) -> None:
-    """Write a text file atomically."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
 
 
 def _jsonable(value: Any) -> Any:

@@ -50,7 +50,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .cache import cached_tensors, default_cache_dir, find_repo_root
+from .cache import cached_tensors, default_cache_dir
+from .paths import find_repo_root
 from .config import ConfigError, Profile
 
 DATA_ROOT_ENV = "HELPERS_DATA_ROOT"

@@ -29,12 +29,13 @@ import pandas as pd
 import torch
 
 from .attacks import Attack, make_attacks
-from .cache import atomic_write_text, cached_tensors, fingerprint
+from .cache import cached_tensors, fingerprint
 from .calibration import LaplacePredictor, expected_calibration_error, laplace_last_layer, overconfidence_error
 from .config import ConfigError
 from .experiment import VARIANTS as TRAINING_VARIANTS
 from .experiment import Experiment
 from .metrics import evaluate_attacks
+from .paths import atomic_write_text
 from .reference import ATTACK_LABELS, VARIANT_LABELS
 from .scores import Scores, scores_from_logits, scores_from_probs
 from .training import cached_logits

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .config import ConfigError, load_profile
+from .paths import REPO_ROOT, atomic_write_text
 from .progress import PROGRESS_ENV
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 BOOK_DIR = REPO_ROOT / "book"
 CHAPTER_DIR = BOOK_DIR / "chapters"
 DEFAULT_BUILD_DIR = BOOK_DIR / "_build"
@@ -260,7 +260,6 @@ def execute_chapters(
     profile, the library modules it imports, bundled data, versions) equals the one stored
     beside its executed notebook is not executed again; ``force`` re-executes it anyway.
     """
-    from .cache import atomic_write_text
     from .execution_key import execution_key
 
     chapters = list(chapters)
@@ -296,9 +295,7 @@ def _write_timings(path: Path, profile: str, results: list[ChapterResult]) -> No
         "reused": [r.chapter for r in results if r.reused],
         "total_seconds": round(sum(r.seconds for r in results), 2),
     }
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=2))
-    os.replace(tmp, path)
+    atomic_write_text(json.dumps(payload, indent=2), path)
 
 
 def stage_book(build_dir: Path = DEFAULT_BUILD_DIR) -> Path:

@@ -1,4 +1,4 @@
-"""Prediction scores of a model on a set of inputs, computed once and cached.
+"""Prediction scores of a model on a set of inputs, and the statistics attacks read from them.
 
 :class:`Scores` holds the logits (float32, as the model produced them) and the softmax
 probabilities and log-probabilities computed from them **in float64**. Score-based attacks
@@ -19,12 +19,8 @@ rule.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from scipy.special import logsumexp
@@ -187,16 +183,6 @@ def max_score(scores: Any) -> np.ndarray:
     return as_scores(scores).probs.max(axis=1)
 
 
-def max_log_prob(scores: Any) -> np.ndarray:
-    """Largest log-probability of each row (saturates at 0.0 like the max score at 1.0)."""
-    return _lp(scores).max(axis=1)
-
-
-def margin(scores: Any) -> np.ndarray:
-    """Gap between the largest and second-largest log-probability (= logit gap / T)."""
-    lp = np.sort(_lp(scores), axis=1)
-    with np.errstate(invalid="ignore"):
-        return lp[:, -1] - lp[:, -2]
 
 
 def _top_and_rest(lp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -259,86 +245,3 @@ def top_k(scores: Any, k: int = 3) -> np.ndarray:
     if not 1 <= k <= p.shape[1]:
         raise ValueError(f"parameter 'k' has value {k!r}; allowed: an integer from 1 to {p.shape[1]} (the number of classes)")
     return -np.sort(-p, axis=1)[:, :k]
-
-
-def predicted_class(scores: Any) -> np.ndarray:
-    """Arg-max class of each row."""
-    return as_scores(scores).probs.argmax(axis=1)
-
-
-# ---------------------------------------------------------------- cache
-def _safe(key: str) -> str:
-    text = "".join(c if c.isalnum() or c in "-_." else "_" for c in str(key))[:80]
-    digest = hashlib.sha256(str(key).encode()).hexdigest()[:10]
-    return f"{text}-{digest}"
-
-
-class ScoreCache:
-    """In-memory cache of :class:`Scores`, optionally backed by ``.npz`` files.
-
-    Entries are keyed by ``(model_key, set_key, temperature)``. Files are written to a
-    temporary name and moved into place with ``os.replace`` (atomic on one file system),
-    so a crash never leaves a half-written entry behind.
-    """
-
-    def __init__(self, directory: str | os.PathLike | None = None) -> None:
-        self.directory = Path(directory) if directory is not None else None
-        self._memory: dict[tuple[str, str, float], Scores] = {}
-        self.hits = 0
-        self.misses = 0
-
-    def path(self, model_key: str, set_key: str, temperature: float = 1.0) -> Path | None:
-        if self.directory is None:
-            return None
-        name = f"{_safe(model_key)}__{_safe(set_key)}__T{float(temperature):g}.npz"
-        return self.directory / name
-
-    def get_or_compute(
-        self,
-        model_key: str,
-        set_key: str,
-        fn: Callable[[], Scores],
-        *,
-        temperature: float = 1.0,
-    ) -> Scores:
-        """The cached scores, or ``fn()`` (stored in memory and on disk) on a miss."""
-        key = (str(model_key), str(set_key), float(temperature))
-        if key in self._memory:
-            self.hits += 1
-            return self._memory[key]
-        path = self.path(*key)
-        if path is not None and path.is_file():
-            with np.load(path, allow_pickle=False) as data:
-                scores = Scores.from_arrays(data)
-            self.hits += 1
-        else:
-            scores = fn()
-            if not isinstance(scores, Scores):
-                raise ValueError(
-                    f"parameter 'fn' returned {type(scores).__name__}; allowed: a helpers.scores.Scores"
-                )
-            self.misses += 1
-            if path is not None:
-                self._write(path, scores)
-        self._memory[key] = scores
-        return scores
-
-    @staticmethod
-    def _write(path: Path, scores: Scores) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **scores.to_arrays())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-
-    def clear(self, *, disk: bool = False) -> None:
-        """Forget the in-memory entries (and delete the files when ``disk``)."""
-        self._memory.clear()
-        if disk and self.directory is not None and self.directory.is_dir():
-            for f in self.directory.glob("*.npz"):
-                f.unlink()
