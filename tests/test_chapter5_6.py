@@ -12,7 +12,8 @@ from helpers.calibration import (
     laplace_last_layer,
     overconfidence_error,
 )
-from helpers.evaluation import ALL_VARIANTS, AttackEvaluation
+from helpers.evaluation import AttackEvaluation
+from helpers.variants import ALL_VARIANTS
 from helpers.experiment import Experiment
 from helpers.scores import scores_from_logits
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from helpers.config import ConfigError
-from helpers.evaluation import ALL_VARIANTS, AttackEvaluation
+from helpers.evaluation import AttackEvaluation
+from helpers.variants import ALL_VARIANTS
 from helpers.experiment import Experiment
 
 

@@ -73,11 +73,11 @@ from helpers.config import ConfigError, load_profile
 from helpers.evaluation import (
     ATTACK_LABELS,
     ATTACK_NAMES,
-    VARIANT_LABELS,
     AttackEvaluation,
     variant_table,
     with_arrows,
 )
+from helpers.variants import VARIANT_LABELS
 from helpers.embedding import embedding_silhouettes, penultimate_features, tsne_2d
 from helpers.experiment import Experiment
 from helpers.notebook import fmt_pct, glue, setup

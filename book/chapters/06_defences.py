@@ -70,13 +70,8 @@ import pandas as pd
 from helpers import plots, widgets
 from helpers.calibration import TemperatureScaler, expected_calibration_error
 from helpers.config import ConfigError, load_profile
-from helpers.evaluation import (
-    ALL_VARIANTS,
-    VARIANT_LABELS,
-    AttackEvaluation,
-    variant_table,
-    with_arrows,
-)
+from helpers.evaluation import AttackEvaluation, variant_table, with_arrows
+from helpers.variants import ALL_VARIANTS, VARIANT_LABELS
 from helpers.embedding import embedding_silhouettes, penultimate_features, tsne_2d
 from helpers.experiment import Experiment
 from helpers.metrics import auroc

@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from . import verdicts as vd
-from .evaluation import ALL_VARIANTS, AttackEvaluation
+from .evaluation import AttackEvaluation
+from .variants import ALL_VARIANTS
 from .models import effective_activation
 from .reference import paper_attack_results
 

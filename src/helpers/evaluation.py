@@ -32,16 +32,14 @@ from .attacks import Attack, make_attacks
 from .cache import cached_tensors, fingerprint
 from .calibration import LaplacePredictor, expected_calibration_error, laplace_last_layer, overconfidence_error
 from .config import ConfigError
-from .experiment import VARIANTS as TRAINING_VARIANTS
 from .experiment import Experiment
 from .metrics import evaluate_attacks
 from .paths import atomic_write_text
-from .reference import ATTACK_LABELS, VARIANT_LABELS
+from .reference import ATTACK_LABELS
 from .scores import Scores, scores_from_logits, scores_from_probs
 from .training import cached_logits
+from .variants import VARIANT_LABELS, check_variant, training_variant
 
-POST_HOC_VARIANTS = ("temperature", "laplace")
-ALL_VARIANTS = ("standard", "label_smoothing", "laplace", "temperature", "l2")
 ATTACK_NAMES = ("entropy", "max_score", "top3")
 REPORT_VERSION = "report-1"  # bump when attacks or metrics change (invalidates cached reports)
 SCORES_VERSION = "scores-1"  # bump when scoring changes (invalidates cached scores)
@@ -62,14 +60,13 @@ class AttackEvaluation:
 
     # ----------------------------------------------------------------- predictors
     def _check_variant(self, variant: str) -> None:
-        if variant not in ALL_VARIANTS:
-            raise ConfigError(f"parameter 'variant' has value {variant!r}; allowed: one of {list(ALL_VARIANTS)}")
+        check_variant(variant)
 
     def base_model(self, architecture: str, role: str, variant: str) -> torch.nn.Module:
         """The trained network behind a variant (post-hoc variants reuse the standard one)."""
         self._check_variant(variant)
-        training_variant = variant if variant in TRAINING_VARIANTS else "standard"
-        return self.exp.model(architecture, role, training_variant).model
+        training = training_variant(variant)
+        return self.exp.model(architecture, role, training).model
 
     def laplace(self, architecture: str, role: str) -> LaplacePredictor:
         """Last-layer Laplace around the standard model, fitted on its own training split."""
@@ -92,8 +89,8 @@ class AttackEvaluation:
     def _predictor_key(self, architecture: str, role: str, variant: str) -> str:
         """What a variant's predictions depend on: the trained model's cache key, and the
         temperature, or (Laplace) the splits, the seed and the fit's settings."""
-        training_variant = variant if variant in TRAINING_VARIANTS else "standard"
-        parts = [SCORES_VERSION, self.exp.model(architecture, role, training_variant).key, variant]
+        training = training_variant(variant)
+        parts = [SCORES_VERSION, self.exp.model(architecture, role, training).key, variant]
         if variant == "temperature":
             parts.append(repr(self.exp.profile.temperature))
         if variant == "laplace":
@@ -111,8 +108,8 @@ class AttackEvaluation:
         self._check_variant(variant)
         device = self.exp.device
         if variant != "laplace":
-            training_variant = variant if variant in TRAINING_VARIANTS else "standard"
-            trained = self.exp.model(architecture, role, training_variant)
+            training = training_variant(variant)
+            trained = self.exp.model(architecture, role, training)
             logits = cached_logits(trained, x, cache_dir=self.exp.profile.cache_dir, device=device)
             temperature = self.exp.profile.temperature if variant == "temperature" else 1.0
             return scores_from_logits(logits.numpy(), temperature=temperature)

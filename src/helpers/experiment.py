@@ -37,9 +37,10 @@ from .config import ConfigError, Profile, load_profile
 from .data import ImageDataset, load_dataset
 from .models import MODEL_VERSION, effective_activation
 from .splits import SPLIT_NAMES, Splits, make_splits
+from .variants import TRAINING_VARIANTS
 from .training import ROLES, TrainConfig, TrainedModel, cached_logits, get_or_train, resolve_device
 
-VARIANTS = ("standard", "label_smoothing", "l2")
+VARIANTS = TRAINING_VARIANTS  # the variants that train their own models
 INPUT_SETS = SPLIT_NAMES
 
 

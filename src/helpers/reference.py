@@ -11,6 +11,8 @@ from importlib import resources
 
 import pandas as pd
 
+from .variants import VARIANT_LABELS
+
 ATTACK_LABELS = {"entropy": "Entropy", "max_score": "Max. Score", "top3": "Top-3 Scores"}
 CITATION = "Hintersdorf, Struppek & Kersting (IJCAI 2022)"
 
@@ -56,8 +58,6 @@ def paper_table1(dataset: str = "cifar10") -> pd.DataFrame:
     return table.reindex([r for r in order if r in table.index])
 
 
-VARIANT_LABELS = {"standard": "Standard", "label_smoothing": "LS", "laplace": "LA",
-                  "temperature": "Temp", "l2": "L2"}
 
 
 def paper_table2(variants=tuple(VARIANT_LABELS)) -> pd.DataFrame:
