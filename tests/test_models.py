@@ -6,8 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.config import KNOWN_ARCHITECTURES, ConfigError
-from helpers.models import MODEL_VERSION, SalemCNN, build_model, effective_activation
+from helpers.architectures import ARCHITECTURES, Architecture, effective_activation
+from helpers.config import ConfigError, load_profile
+from helpers.models import BUILDERS, SalemCNN, build_model, make_activation, register_architecture
 
 
 @pytest.mark.parametrize(
@@ -98,5 +99,42 @@ def test_resnet50_without_weights_explains(monkeypatch):
     assert torch.allclose(model.classifier(model.forward_features(x)), model(x), atol=1e-5)
 
 
-def test_every_architecture_has_a_version():
-    assert set(MODEL_VERSION) == set(KNOWN_ARCHITECTURES)
+def test_every_architecture_has_a_version_and_a_builder():
+    assert set(BUILDERS) == set(ARCHITECTURES)
+    assert len({a.version for a in ARCHITECTURES.values()}) == len(ARCHITECTURES)
+
+
+def test_activations_come_from_one_registry():
+    assert isinstance(make_activation("leaky_relu"), nn.LeakyReLU)
+    with pytest.raises(ConfigError, match="parameter 'activation' has value 'gelu'"):
+        make_activation("gelu")
+    with pytest.raises(ConfigError, match="parameter 'activation' has value 'gelu'"):
+        load_profile("digits", activation="gelu")
+
+
+def test_a_registered_architecture_is_valid_in_profiles_and_buildable():
+    spec = Architecture("tiny_linear", "tiny_linear-1")
+
+    class TinyLinear(nn.Module):
+        def __init__(self, k, c, s):
+            super().__init__()
+            self.classifier = nn.Linear(c * s * s, k)
+
+        def forward_features(self, x):
+            return x.flatten(1)
+
+        def forward(self, x):
+            return self.classifier(self.forward_features(x))
+
+    with pytest.raises(ConfigError, match="parameter 'architectures'"):
+        load_profile("digits", architectures=["tiny_linear"])
+    register_architecture(spec, lambda k, c, s, w, a, pretrained: TinyLinear(k, c, s))
+    try:
+        assert load_profile("digits", architectures=["tiny_linear"]).architectures == ("tiny_linear",)
+        model = build_model("tiny_linear", 3, 1, 8)
+        assert model(torch.zeros(2, 1, 8, 8)).shape == (2, 3)
+        with pytest.raises(ConfigError, match="name"):
+            register_architecture(spec, lambda *args: TinyLinear(3, 1, 8))
+    finally:
+        ARCHITECTURES.pop("tiny_linear")
+        BUILDERS.pop("tiny_linear")

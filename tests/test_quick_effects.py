@@ -12,7 +12,7 @@ import pytest
 
 from helpers.evaluation import AttackEvaluation
 from helpers.experiment import Experiment
-from helpers.models import effective_activation
+from helpers.architectures import effective_activation
 from helpers.sources import nonmember_set
 
 pytestmark = pytest.mark.after_book

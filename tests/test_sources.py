@@ -12,7 +12,7 @@ from helpers.config import ConfigError
 from helpers.data import load_heldout
 from helpers.evaluation import AttackEvaluation
 from helpers.experiment import Experiment
-from helpers.models import effective_activation
+from helpers.architectures import effective_activation
 from helpers.sources import (
     KINDS,
     SOURCES,

@@ -25,7 +25,7 @@ import pandas as pd
 from . import verdicts as vd
 from .evaluation import AttackEvaluation
 from .variants import ALL_VARIANTS
-from .models import effective_activation
+from .architectures import effective_activation
 from .reference import paper_attack_results
 
 RESULT_COLUMNS = ("architecture", "activation", "variant", "source", "attack", "metric", "value", "se")

@@ -18,21 +18,12 @@ from typing import Any, Mapping
 
 import yaml
 
+from .architectures import ACTIVATIONS, ARCHITECTURES
+from .errors import ConfigError
+
 PROFILE_DIR_ENV = "HELPERS_PROFILE_DIR"
-KNOWN_ARCHITECTURES = (
-    "salem_cnn",
-    "resnet18",
-    "efficientnet_b0",
-    "resnet50",
-    "mlp",
-)
 KNOWN_OPTIMIZERS = ("adam", "sgd")
-KNOWN_ACTIVATIONS = ("relu", "leaky_relu", "silu", "tanh")
 KNOWN_DEVICES = ("auto", "cpu", "cuda", "mps")
-
-
-class ConfigError(ValueError):
-    """A profile or parameter value that is not allowed."""
 
 
 @dataclass(frozen=True)
@@ -127,16 +118,16 @@ _RULES: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "image_size": ((int, type(None)), lambda v: v is None or 4 <= v <= 1024, "null (native size) or an integer from 4 to 1024"),
     "classes": ((list, tuple, type(None)), lambda v: v is None or len(v) >= 2, "null (all classes) or a list of at least two class names"),
     "heldout_classes": ((list, tuple), None, "a list of class names (possibly empty)"),
-    "architectures": ((list, tuple), lambda v: len(v) >= 1 and all(a in KNOWN_ARCHITECTURES for a in v), f"a non-empty list drawn from {list(KNOWN_ARCHITECTURES)}"),
+    "architectures": ((list, tuple), lambda v: len(v) >= 1 and all(a in ARCHITECTURES for a in v), f"a non-empty list drawn from {list(ARCHITECTURES)}"),
     "width": ((int, float), lambda v: 0 < v <= 4, "a number in (0, 4] (channel-width multiplier)"),
-    "widths": ((dict,), lambda v: all(k in KNOWN_ARCHITECTURES and isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x <= 4 for k, x in v.items()), f"a mapping from architecture {list(KNOWN_ARCHITECTURES)} to a width in (0, 4]"),
-    "activation": ((str,), lambda v: v in KNOWN_ACTIVATIONS, f"one of {list(KNOWN_ACTIVATIONS)}"),
+    "widths": ((dict,), lambda v: all(k in ARCHITECTURES and isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x <= 4 for k, x in v.items()), f"a mapping from architecture {list(ARCHITECTURES)} to a width in (0, 4]"),
+    "activation": ((str,), lambda v: v in ACTIVATIONS, f"one of {list(ACTIVATIONS)}"),
     "optimizer": ((str,), lambda v: v in KNOWN_OPTIMIZERS, f"one of {list(KNOWN_OPTIMIZERS)}"),
     "epochs": ((int,), lambda v: 1 <= v <= 10_000, "an integer from 1 to 10000"),
-    "epochs_per_architecture": ((dict,), lambda v: all(k in KNOWN_ARCHITECTURES and isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= 10_000 for k, x in v.items()), f"a mapping from architecture {list(KNOWN_ARCHITECTURES)} to an integer from 1 to 10000"),
+    "epochs_per_architecture": ((dict,), lambda v: all(k in ARCHITECTURES and isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= 10_000 for k, x in v.items()), f"a mapping from architecture {list(ARCHITECTURES)} to an integer from 1 to 10000"),
     "batch_size": ((int,), lambda v: 1 <= v <= 65_536, "an integer from 1 to 65536"),
     "learning_rate": ((int, float), lambda v: 0 < v < 10, "a number in (0, 10)"),
-    "learning_rates": ((dict,), lambda v: all(k in KNOWN_ARCHITECTURES and isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x < 10 for k, x in v.items()), f"a mapping from architecture {list(KNOWN_ARCHITECTURES)} to a number in (0, 10)"),
+    "learning_rates": ((dict,), lambda v: all(k in ARCHITECTURES and isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x < 10 for k, x in v.items()), f"a mapping from architecture {list(ARCHITECTURES)} to a number in (0, 10)"),
     "label_smoothing": ((int, float), lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "weight_decay": ((int, float), lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "temperature": ((int, float), _positive, "a number > 0"),

@@ -35,7 +35,7 @@ import torch
 from .cache import default_cache_dir
 from .config import ConfigError, Profile, load_profile
 from .data import ImageDataset, load_dataset
-from .models import MODEL_VERSION, effective_activation
+from .architectures import check_architecture, effective_activation
 from .splits import SPLIT_NAMES, Splits, make_splits
 from .variants import TRAINING_VARIANTS
 from .training import ROLES, TrainConfig, TrainedModel, cached_logits, get_or_train, resolve_device
@@ -105,8 +105,7 @@ class Experiment:
     def train_config(self, architecture: str, role: str = "target", variant: str = "standard") -> TrainConfig:
         """The :class:`TrainConfig` of one model of this experiment."""
         p = self.profile
-        if architecture not in MODEL_VERSION:
-            raise ConfigError(f"parameter 'architecture' has value {architecture!r}; allowed: one of {sorted(MODEL_VERSION)}")
+        check_architecture(architecture)
         if role not in ROLES:
             raise ConfigError(f"parameter 'role' has value {role!r}; allowed: one of {list(ROLES)}")
         if variant not in VARIANTS:

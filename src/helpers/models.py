@@ -12,45 +12,47 @@ Architectures: ``salem_cnn`` (the paper's small CNN), ``resnet18`` (CIFAR varian
 transfer) and ``mlp`` (a small toy network). ``width`` multiplies channel counts (small
 widths make ResNet-18 trainable on a CPU). ``activation`` (relu, leaky_relu, silu, tanh)
 applies to salem_cnn, resnet18 and mlp; EfficientNet-B0 always uses SiLU and ResNet-50 ReLU,
-as designed (see :func:`effective_activation`).
+as designed (see :func:`helpers.architectures.effective_activation`).
 """
 
 from __future__ import annotations
 
 from functools import partial
+from typing import Callable
 
 import torch
 from torch import nn
 
-from .config import KNOWN_ACTIVATIONS, KNOWN_ARCHITECTURES, ConfigError
+from .architectures import (
+    ACTIVATIONS,
+    ARCHITECTURES,
+    Architecture,
+    add_architecture,
+    check_activation,
+    check_architecture,
+)
+from .errors import ConfigError
 
-# Bump an entry whenever the architecture's code changes: it enters the model cache key.
-MODEL_VERSION: dict[str, str] = {
-    "salem_cnn": "salem_cnn-1",
-    "resnet18": "resnet18_cifar-1",
-    "efficientnet_b0": "efficientnet_b0_cifar-1",
-    "resnet50": "resnet50_transfer-1",
-    "mlp": "mlp-1",
-}
-FIXED_ACTIVATION = {"efficientnet_b0": "silu", "resnet50": "relu"}
+# Architecture name -> builder(num_classes, in_channels, image_size, width, activation,
+# pretrained) -> model. Every name in ARCHITECTURES has one (checked at import).
+Builder = Callable[[int, int, int, float, str, bool], nn.Module]
+BUILDERS: dict[str, Builder] = {}
 
 
 def make_activation(name: str) -> nn.Module:
-    """A fresh activation module by name."""
-    if name == "relu":
-        return nn.ReLU()
-    if name == "leaky_relu":
-        return nn.LeakyReLU(0.01)
-    if name == "silu":
-        return nn.SiLU()
-    if name == "tanh":
-        return nn.Tanh()
-    raise ConfigError(f"parameter 'activation' has value {name!r}; allowed: one of {list(KNOWN_ACTIVATIONS)}")
+    """A fresh activation module by registered name (see :data:`ACTIVATIONS`)."""
+    return getattr(nn, ACTIVATIONS[check_activation(name)])()
 
 
-def effective_activation(architecture: str, activation: str) -> str:
-    """The activation a model of ``architecture`` really uses when ``activation`` is asked."""
-    return FIXED_ACTIVATION.get(architecture, activation)
+def register_architecture(spec: Architecture, builder: Builder) -> Architecture:
+    """Register a new architecture: its facts (for profiles and cache keys) and its builder.
+
+    ``builder(num_classes, in_channels, image_size, width, activation, pretrained)`` returns
+    a model with the interface described in this module's docstring.
+    """
+    add_architecture(spec)
+    BUILDERS[spec.name] = builder
+    return spec
 
 
 def _scaled(channels: int, width: float) -> int:
@@ -254,22 +256,25 @@ def build_model(
     (a :class:`ConfigError` explains what to do when they are unavailable); ``False`` asks
     for random initialisation. Other architectures are trained from scratch.
     """
-    if architecture not in KNOWN_ARCHITECTURES:
-        raise ConfigError(f"parameter 'architecture' has value {architecture!r}; allowed: one of {list(KNOWN_ARCHITECTURES)}")
+    spec = check_architecture(architecture)
     for name, value, low in (("num_classes", num_classes, 2), ("in_channels", in_channels, 1), ("image_size", image_size, 4)):
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise ConfigError(f"parameter {name!r} has value {value!r}; allowed: an integer >= {low}")
     if not isinstance(width, (int, float)) or not 0 < width <= 4:
         raise ConfigError(f"parameter 'width' has value {width!r}; allowed: a number in (0, 4]")
-    make_activation(activation)  # validates the name
-    if pretrained and architecture != "resnet50":
-        raise ConfigError(f"parameter 'pretrained' is true for {architecture!r}; allowed only for 'resnet50'")
-    if architecture == "salem_cnn":
-        return SalemCNN(num_classes, in_channels, image_size, width, activation)
-    if architecture == "resnet18":
-        return ResNet18Cifar(num_classes, in_channels, image_size, width, activation)
-    if architecture == "efficientnet_b0":
-        return EfficientNetB0Cifar(num_classes, in_channels, image_size, width)
-    if architecture == "resnet50":
-        return ResNet50Transfer(num_classes, in_channels, pretrained=pretrained is not False)
-    return MLP(num_classes, in_channels, image_size, width, activation)
+    check_activation(activation)
+    if pretrained and not spec.pretrained:
+        raise ConfigError(f"parameter 'pretrained' is true for {architecture!r}; allowed only for "
+                          f"{[a.name for a in ARCHITECTURES.values() if a.pretrained]}")
+    use_weights = spec.pretrained and pretrained is not False
+    return BUILDERS[architecture](num_classes, in_channels, image_size, width, activation, use_weights)
+
+
+BUILDERS.update({
+    "salem_cnn": lambda k, c, s, w, a, _: SalemCNN(k, c, s, w, a),
+    "resnet18": lambda k, c, s, w, a, _: ResNet18Cifar(k, c, s, w, a),
+    "efficientnet_b0": lambda k, c, s, w, a, _: EfficientNetB0Cifar(k, c, s, w),
+    "resnet50": lambda k, c, s, w, a, pretrained: ResNet50Transfer(k, c, pretrained=pretrained),
+    "mlp": lambda k, c, s, w, a, _: MLP(k, c, s, w, a),
+})
+assert set(BUILDERS) == set(ARCHITECTURES), "every registered architecture needs a builder"

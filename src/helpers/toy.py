@@ -11,15 +11,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import KNOWN_ACTIVATIONS, ConfigError
+from .architectures import check_activation
+from .errors import ConfigError
+from .models import make_activation
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "relu": nn.ReLU,
-    "leaky_relu": nn.LeakyReLU,
-    "silu": nn.SiLU,
-    "tanh": nn.Tanh,
-}
-assert set(ACTIVATIONS) == set(KNOWN_ACTIVATIONS)
 
 
 def make_blobs_2d(n: int = 600, n_classes: int = 3, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -39,14 +34,11 @@ class ToyNet(nn.Module):
 
     def __init__(self, activation: str = "relu", hidden: int = 64, n_classes: int = 3):
         super().__init__()
-        if activation not in ACTIVATIONS:
-            raise ConfigError(
-                f"parameter 'activation' has value {activation!r}; allowed: {sorted(ACTIVATIONS)}"
-            )
-        act = ACTIVATIONS[activation]
-        self.activation = activation
+        self.activation = check_activation(activation)
         self.net = nn.Sequential(
-            nn.Linear(2, hidden), act(), nn.Linear(hidden, hidden), act(), nn.Linear(hidden, n_classes)
+            nn.Linear(2, hidden), make_activation(activation),
+            nn.Linear(hidden, hidden), make_activation(activation),
+            nn.Linear(hidden, n_classes),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -32,7 +32,8 @@ from torch import nn
 
 from .cache import ModelCache, cached_tensors, default_cache_dir, fingerprint
 from .config import KNOWN_DEVICES, KNOWN_OPTIMIZERS, ConfigError
-from .models import MODEL_VERSION, build_model
+from .architectures import check_architecture
+from .models import build_model
 from .progress import Throttle, eta
 
 ROLES = ("target", "shadow")
@@ -68,10 +69,9 @@ class TrainConfig:
     flush_denormal: bool = True
 
     def __post_init__(self) -> None:
-        if self.architecture not in MODEL_VERSION:
-            raise ConfigError(f"parameter 'architecture' has value {self.architecture!r}; allowed: one of {sorted(MODEL_VERSION)}")
+        spec = check_architecture(self.architecture)
         if not self.model_version:
-            object.__setattr__(self, "model_version", MODEL_VERSION[self.architecture])
+            object.__setattr__(self, "model_version", spec.version)
         if self.optimizer not in KNOWN_OPTIMIZERS:
             raise ConfigError(f"parameter 'optimizer' has value {self.optimizer!r}; allowed: one of {list(KNOWN_OPTIMIZERS)}")
         if self.role not in MODEL_ROLES:
