@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers.data import BUNDLED_DIR, DatasetNotFoundError, bundled_manifest, load_source, read_bundled_archive
+from helpers.data import BUNDLED_DIR, DatasetNotFoundError, bundled_manifest, load_named_dataset, read_bundled_archive
 
 REPO = Path(__file__).resolve().parents[1]
 CIFAR_JPG = Path(os.environ.get("HELPERS_CIFAR10_JPG", REPO.parent / "shared" / "data" / "cifar10-jpg"))
@@ -30,7 +30,7 @@ def test_archive_is_small_and_matches_its_manifest():
 
 
 def test_loads_offline_with_official_parts_and_balanced_classes(tmp_path):
-    ds = load_source("cifar10-mini", cache_dir=tmp_path)
+    ds = load_named_dataset("cifar10-mini", cache_dir=tmp_path)
     assert tuple(ds.x.shape) == (20000, 3, 32, 32)
     assert ds.classes == bundled_manifest()["classes"]
     assert ds.has_official_test and int(ds.is_test.sum()) == 5000
@@ -39,12 +39,12 @@ def test_loads_offline_with_official_parts_and_balanced_classes(tmp_path):
     assert train_counts.tolist() == [1500] * 10 and test_counts.tolist() == [500] * 10
     # the decoded cache is reused: a second load reads the same tensors from disk
     assert list((tmp_path / "data").glob("cifar10-mini-*.pt"))
-    again = load_source("cifar10-mini", cache_dir=tmp_path)
+    again = load_named_dataset("cifar10-mini", cache_dir=tmp_path)
     assert bool((again.x == ds.x).all())
 
 
 def test_pixels_equal_an_independent_decode_of_the_jpeg_bytes(tmp_path):
-    ds = load_source("cifar10-mini", cache_dir=tmp_path)
+    ds = load_named_dataset("cifar10-mini", cache_dir=tmp_path)
     blob, meta = read_bundled_archive()
     with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as tar:
         names = sorted(m.name for m in tar if m.isfile())

@@ -12,12 +12,12 @@ from PIL import Image
 from helpers.config import ConfigError, load_profile
 from helpers.data import (
     DatasetNotFoundError,
-    available_sources,
+    available_datasets,
     convert_channels,
     drop_classes,
     load_dataset,
     load_heldout,
-    load_source,
+    load_named_dataset,
     select_classes,
 )
 
@@ -41,7 +41,7 @@ def _folder(root: Path, classes=("cat", "dog"), per_class: int = 4, split: bool 
 
 
 def test_digits_is_embedded_and_normalised():
-    ds = load_source("digits")
+    ds = load_named_dataset("digits")
     assert ds.x.shape == (1797, 1, 8, 8) and ds.x.dtype == torch.float32
     assert ds.y.dtype == torch.int64 and ds.classes == [str(i) for i in range(10)]
     assert not ds.has_official_test and not ds.is_test.any()
@@ -51,7 +51,7 @@ def test_digits_is_embedded_and_normalised():
 
 
 def test_digits_resized_and_converted():
-    ds = load_source("digits", image_size=16, channels=3, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    ds = load_named_dataset("digits", image_size=16, channels=3, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
     assert ds.x.shape == (1797, 3, 16, 16)
     assert torch.equal(ds.x[:, 0], ds.x[:, 2])
 
@@ -66,13 +66,13 @@ def test_convert_channels_luminance():
 
 def test_unknown_dataset_names_allowed_ones():
     with pytest.raises(ConfigError, match="allowed.*digits"):
-        load_source("mnist-ish")
-    assert "cifar10" in available_sources()
+        load_named_dataset("mnist-ish")
+    assert "cifar10" in available_datasets()
 
 
 def test_missing_torchvision_files_say_what_to_do(tmp_path):
     with pytest.raises(DatasetNotFoundError) as info:
-        load_source("cifar10", data_root=str(tmp_path), download=False)
+        load_named_dataset("cifar10", data_root=str(tmp_path), download=False)
     text = str(info.value)
     assert str(tmp_path) in text and "download: true" in text and "imagefolder:" in text
 
@@ -80,19 +80,19 @@ def test_missing_torchvision_files_say_what_to_do(tmp_path):
 def test_imagefolder_decodes_and_caches(tmp_path):
     root = _folder(tmp_path / "imgs")
     cache = tmp_path / "cache"
-    ds = load_source(f"imagefolder:{root}", cache_dir=str(cache))
+    ds = load_named_dataset(f"imagefolder:{root}", cache_dir=str(cache))
     assert ds.x.shape == (8, 3, 12, 12) and ds.classes == ["cat", "dog"]
     assert ds.y.tolist() == [0] * 4 + [1] * 4
     assert not ds.has_official_test
     cached = list((cache / "data").glob("imagefolder-*.pt"))
     assert len(cached) == 1
-    again = load_source(f"imagefolder:{root}", cache_dir=str(cache))
+    again = load_named_dataset(f"imagefolder:{root}", cache_dir=str(cache))
     assert torch.equal(again.x, ds.x) and again.key() == ds.key()
 
 
 def test_imagefolder_train_test_subtrees(tmp_path):
     root = _folder(tmp_path / "imgs", split=True, per_class=3)
-    ds = load_source(f"imagefolder:{root}", image_size=8, cache_dir=str(tmp_path / "c"))
+    ds = load_named_dataset(f"imagefolder:{root}", image_size=8, cache_dir=str(tmp_path / "c"))
     assert ds.has_official_test and int(ds.is_test.sum()) == 6
     assert ds.x.shape == (12, 3, 8, 8)
 
@@ -102,7 +102,7 @@ def test_imagefolder_grayscale_and_rgba_become_rgb(tmp_path):
     _save(root / "a" / "gray.png", mode="L")
     _save(root / "a" / "rgba.png", mode="RGBA")
     _save(root / "b" / "rgb.png", mode="RGB")
-    ds = load_source(f"imagefolder:{root}", cache_dir=str(tmp_path / "c"))
+    ds = load_named_dataset(f"imagefolder:{root}", cache_dir=str(tmp_path / "c"))
     assert ds.x.shape[1] == 3
     gray = ds.denormalize(ds.x)[0]
     assert torch.allclose(gray[0], gray[1], atol=1e-5) and torch.allclose(gray[1], gray[2], atol=1e-5)
@@ -111,42 +111,42 @@ def test_imagefolder_grayscale_and_rgba_become_rgb(tmp_path):
 def test_imagefolder_empty_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigError, match="no class sub-folders"):
-        load_source(f"imagefolder:{tmp_path / 'empty'}", cache_dir=str(tmp_path / "c"))
+        load_named_dataset(f"imagefolder:{tmp_path / 'empty'}", cache_dir=str(tmp_path / "c"))
     (tmp_path / "empty" / "cat").mkdir()
     with pytest.raises(ConfigError, match="cat.*empty"):
-        load_source(f"imagefolder:{tmp_path / 'empty'}", cache_dir=str(tmp_path / "c"))
+        load_named_dataset(f"imagefolder:{tmp_path / 'empty'}", cache_dir=str(tmp_path / "c"))
 
 
 def test_imagefolder_missing_folder(tmp_path):
     with pytest.raises(DatasetNotFoundError, match="does not exist"):
-        load_source(f"imagefolder:{tmp_path / 'nowhere'}")
+        load_named_dataset(f"imagefolder:{tmp_path / 'nowhere'}")
 
 
 def test_imagefolder_non_image_file_is_named(tmp_path):
     root = _folder(tmp_path / "imgs", per_class=2)
     (root / "cat" / "notes.txt").write_text("not an image")
     with pytest.raises(ConfigError, match="notes.txt"):
-        load_source(f"imagefolder:{root}", cache_dir=str(tmp_path / "c"))
+        load_named_dataset(f"imagefolder:{root}", cache_dir=str(tmp_path / "c"))
 
 
 def test_imagefolder_unexpected_mode_is_named(tmp_path):
     root = _folder(tmp_path / "imgs", per_class=2)
     _save(root / "dog" / "print.jpg", mode="CMYK")
     with pytest.raises(ConfigError, match="print.jpg.*CMYK"):
-        load_source(f"imagefolder:{root}", cache_dir=str(tmp_path / "c"))
+        load_named_dataset(f"imagefolder:{root}", cache_dir=str(tmp_path / "c"))
 
 
 def test_imagefolder_mixed_sizes_need_image_size(tmp_path):
     root = _folder(tmp_path / "imgs", per_class=2)
     _save(root / "dog" / "big.png", size=(20, 14))
     with pytest.raises(ConfigError, match="image_size"):
-        load_source(f"imagefolder:{root}", cache_dir=str(tmp_path / "c"))
-    ds = load_source(f"imagefolder:{root}", image_size=10, cache_dir=str(tmp_path / "c"))
+        load_named_dataset(f"imagefolder:{root}", cache_dir=str(tmp_path / "c"))
+    ds = load_named_dataset(f"imagefolder:{root}", image_size=10, cache_dir=str(tmp_path / "c"))
     assert ds.x.shape == (5, 3, 10, 10)
 
 
 def test_class_selection_and_dropping():
-    ds = load_source("digits")
+    ds = load_named_dataset("digits")
     sub = select_classes(ds, ["3", "1"])
     assert sub.classes == ["3", "1"] and set(sub.y.tolist()) == {0, 1}
     assert int((sub.y == 0).sum()) == int((ds.y == 3).sum())

@@ -8,7 +8,8 @@ import torch
 from helpers import generator as gen_mod
 from helpers.config import ConfigError
 from helpers.experiment import Experiment
-from helpers.sources import GanSettings, fake_generator, nonmember_set, split_key
+from helpers.generator import GanSettings, fake_generator
+from helpers.sources import nonmember_set
 
 TINY = GanSettings(steps=16, batch_size=64)
 
@@ -35,8 +36,8 @@ def test_generator_sees_shadow_train_only(exp, monkeypatch):
     assert not any(tuple(r.tolist()) in shadow_rows for r in target.reshape(len(target), -1))
     # the split recorded in the cache sidecar is the shadow split, not the target's
     assert meta["split"] == "shadow_train"
-    assert meta["split_key"] == split_key(exp, "shadow_train")
-    assert meta["split_key"] != split_key(exp, "target_train")
+    assert meta["split_key"] == exp.split_key("shadow_train")
+    assert meta["split_key"] != exp.split_key("target_train")
     assert meta["config"]["split_key"] == meta["split_key"] and meta["config"]["data_key"] == exp.data.key()
     sidecars = list((exp.cache_dir / "generators").glob("*.json"))
     assert len(sidecars) == 1 and json.loads(sidecars[0].read_text())["split"] == "shadow_train"

@@ -1,7 +1,6 @@
 """Non-member sources: preprocessing, sizes, determinism, bad input, and the scaling theorem."""
 
 import warnings
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -9,7 +8,7 @@ import torch
 from PIL import Image
 
 from helpers.config import ConfigError
-from helpers.data import load_heldout
+from helpers.data import ImageDataset, load_heldout
 from helpers.evaluation import AttackEvaluation
 from helpers.experiment import Experiment
 from helpers.architectures import effective_activation
@@ -20,7 +19,6 @@ from helpers.sources import (
     nonmember_set,
     nonmember_sets,
     permute_pixels,
-    to_target_pixels,
 )
 
 CHEAP = ["test", "permuted", "scaled", "unnormalized", "natural-patches", "printed-letters", "uniform-noise"]
@@ -116,23 +114,24 @@ def test_same_seed_same_images_other_seed_other_images():
 def test_rgb_source_becomes_grey_by_luminance(exp):
     rgb = torch.zeros(2, 3, 16, 16)
     rgb[0, 0], rgb[1, 1] = 1.0, 0.5  # pure red; half green
-    grey = to_target_pixels(exp, rgb)
+    grey = exp.data.conform(rgb)
     assert grey.shape == (2, 1, 16, 16)
     assert torch.allclose(grey[0], torch.full((1, 16, 16), 0.299))
     assert torch.allclose(grey[1], torch.full((1, 16, 16), 0.5 * 0.587))
 
 
 def test_grey_source_is_repeated_for_an_rgb_target():
-    rgb_target = SimpleNamespace(data=SimpleNamespace(in_channels=3, image_size=8))
+    rgb_target = ImageDataset("rgb", torch.zeros(1, 3, 8, 8), torch.zeros(1, dtype=torch.int64), ["a"],
+                              (0.5,) * 3, (0.25,) * 3, False, torch.zeros(1, dtype=torch.bool))
     grey = torch.rand(2, 1, 8, 8)
-    out = to_target_pixels(rgb_target, grey)
+    out = rgb_target.conform(grey)
     assert out.shape == (2, 3, 8, 8) and torch.equal(out[:, 0], out[:, 2]) and torch.equal(out[:, 1], grey[:, 0])
 
 
 @pytest.mark.parametrize("channels", [2, 4])
 def test_unconvertible_channel_counts_fail_clearly(exp, channels):
     with pytest.raises(ConfigError, match=f"{channels} channel"):
-        to_target_pixels(exp, torch.rand(1, channels, 16, 16))
+        exp.data.conform(torch.rand(1, channels, 16, 16))
 
 
 def test_imagefolder_source_gets_the_targets_preprocessing(tmp_path):

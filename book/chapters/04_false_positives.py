@@ -74,12 +74,8 @@ from helpers.experiment import Experiment
 from helpers.notebook import fmt_pct, glue, setup
 from helpers.reference import CITATION, paper_attack_results
 from helpers.scores import max_score
-from helpers.sources import (
-    available_sources,
-    describe_sources,
-    fake_generator,
-    nonmember_set,
-)
+from helpers.generator import fake_generator
+from helpers.sources import available_sources, describe_sources, nonmember_set
 
 cfg = load_profile(profile, overrides, dataset=dataset, seed=seed)
 setup(cfg.seed, cfg.cpu_threads)
@@ -694,7 +690,7 @@ styled_percent(paper_fpr, digits=1)
 #    stay near one? Find the smallest factor at which it passes 0.9 for each architecture,
 #    and compare with the curve above.
 # 2. Train a worse generator: `nonmember_set(exp, "fake", gan=GanSettings(steps=100))` (from
-#    `helpers.sources`). Are its blurrier samples called members more or less often? What
+#    `helpers.generator`). Are its blurrier samples called members more or less often? What
 #    does that say about whether realism matters for a false positive?
 # 3. Put a folder of your own images into class sub-folders and pass it as
 #    `sources=["imagefolder:PATH"]`. Which of the five kinds does it belong to, and does its

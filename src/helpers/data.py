@@ -1,11 +1,14 @@
-"""Datasets as in-memory tensors, from a registry of named sources.
+"""Datasets as in-memory tensors, from a registry of named datasets.
 
-Every source yields the same thing, an :class:`ImageDataset`: all images in one float32
-tensor ``x`` of shape ``N x C x H x W`` (resized to the requested size and normalised with
-the dataset's per-channel mean / std) and the labels in one int64 tensor ``y``. Training then
-indexes these tensors directly: no per-sample PIL or Python work in the hot loop.
+A *dataset* here is what models train on (its loaders are registered with
+:func:`register_dataset`); the non-member inputs fed to a trained model are *sources*
+(:mod:`helpers.sources`). Every dataset yields the same thing, an :class:`ImageDataset`:
+all images in one float32 tensor ``x`` of shape ``N x C x H x W`` (resized to the requested
+size and normalised with the dataset's per-channel mean / std) and the labels in one int64
+tensor ``y``. Training then indexes these tensors directly: no per-sample PIL or Python work
+in the hot loop.
 
-Sources (the ``dataset`` value of a profile):
+Datasets (the ``dataset`` value of a profile):
 
 ``cifar10-mini``
     a subset of real CIFAR-10 shipped inside the package (``helpers/bundled``), the
@@ -29,8 +32,8 @@ Sources (the ``dataset`` value of a profile):
     and ``PATH/test/<class>`` sub-trees, which then become the official train / test parts.
     Decoded once with PIL and cached on disk as uint8 tensors.
 
-Use :func:`load_dataset` for a profile's target data and :func:`load_source` to load any
-other source under a chosen preprocessing (size, channel count, mean / std), as the
+Use :func:`load_dataset` for a profile's target data and :func:`load_named_dataset` to load any
+other dataset under a chosen preprocessing (size, channel count, mean / std), as the
 non-member sources do.
 """
 
@@ -75,7 +78,7 @@ class DatasetNotFoundError(ConfigError):
 
 @dataclass(frozen=True, eq=False)
 class RawImages:
-    """What a source loader returns: images in [0, 1] before resizing and normalising."""
+    """What a dataset loader returns: images in [0, 1] before resizing and normalising."""
 
     x: torch.Tensor  # float32 N x C x H x W in [0, 1]  (or uint8 0..255)
     y: torch.Tensor  # int64 N
@@ -90,12 +93,12 @@ class ImageDataset:
 
     Attributes
     ----------
-    name: the source name (``digits``, ``cifar10``, ``imagefolder:PATH``, ...).
+    name: the dataset name (``digits``, ``cifar10``, ``imagefolder:PATH``, ...).
     x: float32 tensor ``N x C x H x W``, resized and normalised with ``mean`` / ``std``.
     y: int64 tensor ``N`` of class indices into ``classes``.
     classes: class names, ``classes[k]`` is label ``k``.
     mean, std: per-channel statistics used to normalise ``x``.
-    has_official_test: whether the source has an official test part.
+    has_official_test: whether the dataset has an official test part.
     is_test: bool tensor ``N``, true for images of the official test part (all false when
         there is none).
     """
@@ -126,7 +129,7 @@ class ImageDataset:
         return int(self.x.shape[-1])
 
     def key(self) -> str:
-        """Stable short hash of the selection: source, preprocessing, classes and contents.
+        """Stable short hash of the selection: dataset, preprocessing, classes and contents.
 
         The contents enter through the labels and a fingerprint of the images (per-image
         sums and a strided sample), so a change of files or preprocessing changes the key.
@@ -156,6 +159,28 @@ class ImageDataset:
         idx = torch.as_tensor(np.asarray(indices), dtype=torch.long)
         return self.x[idx], self.y[idx]
 
+    def normalize(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Apply this dataset's normalisation (``mean`` / ``std``) to pixels in [0, 1]."""
+        mean = torch.tensor(self.mean, dtype=torch.float32).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, dtype=torch.float32).view(1, -1, 1, 1)
+        return (pixels.float() - mean) / std
+
+    def conform(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Images in [0, 1] (``N x C x H x W``, any size) -> this dataset's channels and size.
+
+        Channels follow the documented rule of :func:`convert_channels`; a channel count that
+        rule does not cover is a :class:`ConfigError`. The result is not normalised.
+        """
+        if pixels.ndim != 4:
+            raise ConfigError(f"parameter 'pixels' has shape {tuple(pixels.shape)}; allowed: N x C x H x W")
+        channels = self.in_channels
+        if pixels.shape[1] != channels and {int(pixels.shape[1]), channels} != {1, 3}:
+            raise ConfigError(
+                f"parameter 'pixels' has {pixels.shape[1]} channel(s) and the dataset {channels}; allowed: "
+                "the same count, or 1 <-> 3 (RGB -> grey by luminance, grey -> RGB by repetition)"
+            )
+        return resize_images(convert_channels(pixels.float(), channels), self.image_size)
+
     def denormalize(self, x: torch.Tensor) -> torch.Tensor:
         """Undo the normalisation: images back in [0, 1] (for plotting)."""
         mean = torch.tensor(self.mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
@@ -170,22 +195,22 @@ class ImageDataset:
 
 # --------------------------------------------------------------------------- registry
 Loader = Callable[[Path | None, bool, int | None, Path], RawImages]
-_SOURCES: dict[str, Loader] = {}
+_DATASETS: dict[str, Loader] = {}
 
 
-def register_source(name: str) -> Callable[[Loader], Loader]:
-    """Decorator: make ``fn(data_root, download, image_size, cache_dir) -> RawImages`` a source."""
+def register_dataset(name: str) -> Callable[[Loader], Loader]:
+    """Decorator: make ``fn(data_root, download, image_size, cache_dir) -> RawImages`` a dataset loader."""
 
     def wrap(fn: Loader) -> Loader:
-        _SOURCES[name] = fn
+        _DATASETS[name] = fn
         return fn
 
     return wrap
 
 
-def available_sources() -> list[str]:
-    """Names accepted by :func:`load_source` (plus ``imagefolder:PATH``)."""
-    return sorted(_SOURCES) + [IMAGEFOLDER_PREFIX + "PATH"]
+def available_datasets() -> list[str]:
+    """Names accepted by :func:`load_named_dataset` (plus ``imagefolder:PATH``)."""
+    return sorted(_DATASETS) + [IMAGEFOLDER_PREFIX + "PATH"]
 
 
 def resolve_path(path: str | os.PathLike) -> Path:
@@ -212,7 +237,7 @@ def default_data_root() -> Path:
     return Path("~/.cache/mia-overconfidence/data").expanduser()
 
 
-@register_source("digits")
+@register_dataset("digits")
 def _load_digits(data_root: Path | None, download: bool, image_size: int | None, cache_dir: Path) -> RawImages:
     from sklearn.datasets import load_digits
 
@@ -265,7 +290,7 @@ def _decode_bytes(blob: bytes) -> np.ndarray:
         return np.asarray(img.convert("RGB"), dtype=np.uint8).transpose(2, 0, 1)
 
 
-@register_source(BUNDLED_NAME)
+@register_dataset(BUNDLED_NAME)
 def _load_bundled(data_root: Path | None, download: bool, image_size: int | None, cache_dir: Path) -> RawImages:
     blob, meta = read_bundled_archive()
 
@@ -343,7 +368,7 @@ def _from_torchvision(name: str) -> Loader:
 
 
 for _name in ("cifar10", "cifar100", "svhn", "stl10"):
-    register_source(_name)(_from_torchvision(_name))
+    register_dataset(_name)(_from_torchvision(_name))
 
 
 # --------------------------------------------------------------------------- image folders
@@ -499,7 +524,7 @@ def channel_stats(x: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]
     return tuple(round(float(v), 4) for v in flat.mean(1)), tuple(round(float(v), 4) for v in flat.std(1))
 
 
-def load_source(
+def load_named_dataset(
     name: str,
     *,
     data_root: str | os.PathLike | None = None,
@@ -510,7 +535,7 @@ def load_source(
     std: Sequence[float] | None = None,
     cache_dir: str | os.PathLike | None = None,
 ) -> ImageDataset:
-    """Load a source by name and preprocess it: channels, size, normalisation.
+    """Load a dataset by name and preprocess it: channels, size, normalisation.
 
     Parameters
     ----------
@@ -520,24 +545,24 @@ def load_source(
     image_size: resize to ``image_size x image_size`` (``None`` keeps the native size).
     channels: convert to this many channels (1 or 3; ``None`` keeps them); see
         :func:`convert_channels`.
-    mean, std: normalisation statistics; ``None`` uses the source's own (known constants
+    mean, std: normalisation statistics; ``None`` uses the dataset's own (known constants
         for torchvision sets, otherwise computed from its train part). Pass the target's to
         load another dataset as non-members under the target's preprocessing.
     cache_dir: where decoded image folders are cached (default :func:`default_cache_dir`).
     """
     if not isinstance(name, str) or not name:
-        raise ConfigError(f"parameter 'dataset' has value {name!r}; allowed: one of {available_sources()}")
+        raise ConfigError(f"parameter 'dataset' has value {name!r}; allowed: one of {available_datasets()}")
     cache = default_cache_dir(cache_dir)
     if name.startswith(IMAGEFOLDER_PREFIX):
         folder = name[len(IMAGEFOLDER_PREFIX) :]
         if not folder:
             raise ConfigError("parameter 'dataset' has value 'imagefolder:' without a folder; allowed: imagefolder:PATH")
         raw = _load_imagefolder(resolve_path(folder), image_size, cache)
-    elif name in _SOURCES:
+    elif name in _DATASETS:
         root = resolve_path(data_root) if data_root is not None else None
-        raw = _SOURCES[name](root, bool(download), image_size, cache)
+        raw = _DATASETS[name](root, bool(download), image_size, cache)
     else:
-        raise ConfigError(f"parameter 'dataset' has value {name!r}; allowed: one of {available_sources()}")
+        raise ConfigError(f"parameter 'dataset' has value {name!r}; allowed: one of {available_datasets()}")
 
     x = _to_unit_float(raw.x)
     x = convert_channels(x, channels)
@@ -602,7 +627,7 @@ def load_dataset(profile: Profile) -> ImageDataset:
     """The target data of a profile: ``profile.dataset`` preprocessed, with
     ``profile.classes`` kept (all when null) and ``profile.heldout_classes`` removed (they
     are reserved as non-members of unseen classes; see :func:`load_heldout`)."""
-    ds = _load_profile_source(profile)
+    ds = _load_profile_dataset(profile)
     if profile.classes is not None:
         overlap = set(profile.classes) & set(profile.heldout_classes)
         if overlap:
@@ -623,12 +648,12 @@ def load_heldout(profile: Profile) -> ImageDataset | None:
     preprocessed like the target; ``None`` when no classes are held out."""
     if not profile.heldout_classes:
         return None
-    return select_classes(_load_profile_source(profile), profile.heldout_classes, "heldout_classes")
+    return select_classes(_load_profile_dataset(profile), profile.heldout_classes, "heldout_classes")
 
 
-def _load_profile_source(profile: Profile) -> ImageDataset:
+def _load_profile_dataset(profile: Profile) -> ImageDataset:
     """``profile.dataset`` with the profile's data location, download flag and size."""
-    return load_source(
+    return load_named_dataset(
         profile.dataset,
         data_root=profile.data_root,
         download=profile.download,

@@ -27,8 +27,10 @@ Post-hoc variants (temperature scaling, Laplace) reuse the ``standard`` models.
 from __future__ import annotations
 
 import hashlib
+import zlib
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -42,6 +44,11 @@ from .training import ROLES, TrainConfig, TrainedModel, cached_logits, get_or_tr
 
 VARIANTS = TRAINING_VARIANTS  # the variants that train their own models
 INPUT_SETS = SPLIT_NAMES
+
+
+def derived_seed(seed: int, name: str) -> int:
+    """A stable seed per (profile seed, name), e.g. one per non-member source."""
+    return (int(seed) * 1_000_003 + zlib.crc32(name.encode())) % (2**32)
 
 
 def role_seed(seed: int, role: str) -> int:
@@ -101,6 +108,13 @@ class Experiment:
         if name not in INPUT_SETS:
             raise ConfigError(f"parameter 'name' has value {name!r}; allowed: one of {list(INPUT_SETS)}")
         return self.data.subset(self.splits[name])
+
+    def split_key(self, split: str) -> str:
+        """Short hash that identifies one split's indices (and the dataset they index)."""
+        idx = np.ascontiguousarray(self.splits[split], dtype=np.int64)
+        digest = hashlib.sha256(f"{split}|n={self.splits.n_total}|data={self.data.key()}".encode())
+        digest.update(idx.tobytes())
+        return digest.hexdigest()[:16]
 
     def train_config(self, architecture: str, role: str = "target", variant: str = "standard") -> TrainConfig:
         """The :class:`TrainConfig` of one model of this experiment."""

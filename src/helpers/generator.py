@@ -9,16 +9,26 @@ target's own preprocessing.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .cache import ModelCache
 from .config import ConfigError
+from .experiment import derived_seed
 from .progress import Throttle, eta
+
+if TYPE_CHECKING:
+    from .experiment import Experiment
+
+GENERATOR_VERSION = "2"  # bump when the generator or its training changes (invalidates the cache)
 
 
 def _n_upsamples(image_size: int) -> int:
@@ -219,3 +229,89 @@ def sample(generator: nn.Module, n: int, seed: int = 0, device: str | torch.devi
     z = torch.randn(n, generator.latent_dim, generator=rng)
     generator = generator.to(device).eval()
     return torch.cat([generator(z[i:i + 512].to(device)).cpu() for i in range(0, n, 512)])
+
+
+# --------------------------------------------------------------------------- the attacker's generator
+@dataclass(frozen=True)
+class GanSettings:
+    """Settings of the attacker's generator (see :func:`helpers.generator.train_gan`).
+
+    ``steps`` is the number of optimiser steps; epochs are derived from it and the
+    shadow split's size. ``width=None`` picks 16 for images up to 16 px, else 32.
+    """
+
+    kind: str = "dcgan"
+    steps: int = 1600
+    batch_size: int = 32
+    width: int | None = None
+    latent_dim: int = 64
+    lr: float = 1e-3
+
+    def resolved(self, image_size: int, n_images: int) -> dict[str, Any]:
+        if self.steps < 1:
+            raise ConfigError(f"parameter 'gan_steps' has value {self.steps}; allowed: an integer >= 1")
+        per_epoch = max(1, -(-n_images // self.batch_size))
+        return {
+            "kind": self.kind,
+            "epochs": max(1, round(self.steps / per_epoch)),
+            "batch_size": self.batch_size,
+            "width": self.width if self.width is not None else (16 if image_size <= 16 else 32),
+            "latent_dim": self.latent_dim,
+            "lr": self.lr,
+        }
+
+
+def _generator_cache(exp: "Experiment") -> ModelCache:
+    cache = ModelCache(exp.profile.cache_dir)
+    cache.folder = cache.root / "generators"
+    return cache
+
+
+def fake_generator(exp: "Experiment", settings: GanSettings | None = None, *, progress: bool = False):
+    """The attacker's generator for ``exp``: trained on ``shadow_train`` only, cached on disk.
+
+    Returns ``(generator, meta)``; ``meta`` is the cache sidecar (it records ``split`` =
+    ``'shadow_train'`` and that split's :meth:`~helpers.experiment.Experiment.split_key`).
+    """
+    settings = settings or GanSettings(steps=exp.profile.gan_steps, width=exp.profile.gan_width)
+    x_shadow, _ = exp.input_set("shadow_train")
+    pixels = exp.data.denormalize(x_shadow).clamp(0, 1)
+    gan = settings.resolved(exp.data.image_size, len(pixels))
+    seed = derived_seed(exp.profile.seed, "fake-generator")
+    config = {
+        "version": GENERATOR_VERSION,
+        "split": "shadow_train",
+        "split_key": exp.split_key("shadow_train"),
+        "data_key": exp.data.key(),
+        "channels": exp.data.in_channels,
+        "image_size": exp.data.image_size,
+        "seed": seed,
+        "cpu_threads": exp.profile.cpu_threads,
+        **gan,
+    }
+    key = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:24]
+    cache = _generator_cache(exp)
+    builder = Generator if gan["kind"] == "dcgan" else MLPGenerator
+    model = builder(exp.data.in_channels, exp.data.image_size, gan["latent_dim"], gan["width"])
+    entry = cache.load(key, config)
+    if entry is not None:
+        model.load_state_dict(entry.state_dict)
+        return model.eval(), entry.meta
+    if progress:
+        print(f"training the attacker's generator ({gan['kind']}, {gan['epochs']} epochs on "
+              f"{len(pixels)} shadow-train images) ...", flush=True)
+    start = time.perf_counter()
+    trained, history = train_gan(pixels, seed=seed, device=exp.device, cpu_threads=exp.profile.cpu_threads, **gan)
+    seconds = time.perf_counter() - start
+    trained = trained.to("cpu").eval()
+    meta = {
+        "split": "shadow_train",
+        "split_key": config["split_key"],
+        "n_images": len(pixels),
+        "seconds": round(seconds, 2),
+        "d_loss": history.d_loss,
+        "g_loss": history.g_loss,
+    }
+    cache.save(key, config, trained.state_dict(), meta)
+    entry = cache.load(key, config)
+    return trained, (entry.meta if entry is not None else {**meta, "config": config})

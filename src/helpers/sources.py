@@ -21,56 +21,43 @@ Sources (see :data:`SOURCES`; ``kind`` in brackets):
 * ``unnormalized`` [transformed]: the test non-members' raw pixels in [0, 1], with the
   normalisation step forgotten (the paper's "No Normalization").
 * ``fake`` [synthetic]: samples of a GAN trained only on the shadow model's training split
-  (:mod:`helpers.generator`), cached on disk.
+  (:func:`helpers.generator.fake_generator`), cached on disk.
 * ``heldout-classes`` [near-OOD]: images of the classes the profile holds out
   (``heldout_classes``); only when there are some.
 * ``cifar100``, ``svhn``, ``stl10`` (without ``monkey``): torchvision sets found in
   ``data_root`` (listed when their files are there; built on request with ``download``).
 * ``imagefolder:PATH``: any folder of images (class sub-folders), e.g. a reader's own
   StyleGAN2 samples, AFHQ or Stanford Dogs.
-* Offline stand-ins that need no network: ``natural-patches`` (random crops of
-  scikit-learn's two bundled photos), ``printed-letters`` (letters rendered with PIL's
-  built-in font), ``uniform-noise``, and for targets that are not the digits themselves
+* Offline stand-ins that need no network (rendered by :mod:`helpers.standins`):
+  ``natural-patches`` (random crops of scikit-learn's two bundled photos),
+  ``printed-letters`` (letters rendered with PIL's built-in font), ``uniform-noise``, and for targets that are not the digits themselves
   ``digits-as-images`` (scikit-learn's digits, a stand-in for house numbers / SVHN).
 
-Channel rule (never silent): a source with another channel count is converted with
+A *source* is a set of non-members; the data a model trains on is a *dataset*
+(:mod:`helpers.data`). Channel rule (never silent): a source with another channel count is
+converted by :meth:`helpers.data.ImageDataset.conform` with
 :func:`helpers.data.convert_channels` (RGB -> grey by BT.601 luminance, grey -> RGB by
 repeating the channel); any other mismatch raises :class:`~helpers.config.ConfigError`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import time
 import warnings
 import weakref
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
-from .cache import ModelCache
 from .config import ConfigError
-from .data import (
-    IMAGEFOLDER_PREFIX,
-    convert_channels,
-    default_data_root,
-    drop_classes,
-    load_heldout,
-    load_source,
-    resize_images,
-    resolve_path,
-)
-
-if TYPE_CHECKING:
-    from .experiment import Experiment
+from .data import IMAGEFOLDER_PREFIX, default_data_root, drop_classes, load_heldout, load_named_dataset, resolve_path
+from .experiment import Experiment, derived_seed
+from .generator import GanSettings, fake_generator, sample
+from .standins import natural_patches, printed_letters
 
 KINDS = ("in-distribution", "near-OOD", "far-OOD", "synthetic", "transformed")
-GENERATOR_VERSION = "2"  # bump when the generator or its training changes (invalidates the cache)
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,16 +89,16 @@ class SourceSpec:
     """How to build one source: ``build(exp, rng, n, **kw) -> (tensor, is_normalised, meta)``."""
 
     name: str
-    kind: str | Callable[["Experiment"], str]
-    description: str | Callable[["Experiment"], str]
+    kind: str | Callable[[Experiment], str]
+    description: str | Callable[[Experiment], str]
     build: Callable[..., tuple[torch.Tensor, bool, dict[str, Any]]]
-    available: Callable[["Experiment"], bool] = lambda exp: True
+    available: Callable[[Experiment], bool] = lambda exp: True
     options: tuple[str, ...] = ()  # keyword options ``build`` accepts
 
-    def kind_for(self, exp: "Experiment") -> str:
+    def kind_for(self, exp: Experiment) -> str:
         return self.kind(exp) if callable(self.kind) else self.kind
 
-    def description_for(self, exp: "Experiment") -> str:
+    def description_for(self, exp: Experiment) -> str:
         return self.description(exp) if callable(self.description) else self.description
 
 
@@ -127,44 +114,6 @@ def register(spec: SourceSpec) -> SourceSpec:
 
 
 # --------------------------------------------------------------------------- helpers
-def source_seed(seed: int, name: str) -> int:
-    """A stable seed per (profile seed, source name)."""
-    return (int(seed) * 1_000_003 + zlib.crc32(name.encode())) % (2**32)
-
-
-def split_key(exp: "Experiment", split: str) -> str:
-    """Short hash that identifies one split's indices (and the dataset they index)."""
-    idx = np.ascontiguousarray(exp.splits[split], dtype=np.int64)
-    digest = hashlib.sha256(f"{split}|n={exp.splits.n_total}|data={exp.data.key()}".encode())
-    digest.update(idx.tobytes())
-    return digest.hexdigest()[:16]
-
-
-def normalise(exp: "Experiment", pixels: torch.Tensor) -> torch.Tensor:
-    """Apply the target's normalisation (mean / std of ``exp.data``) to pixels in [0, 1]."""
-    mean = torch.tensor(exp.data.mean, dtype=torch.float32).view(1, -1, 1, 1)
-    std = torch.tensor(exp.data.std, dtype=torch.float32).view(1, -1, 1, 1)
-    return (pixels.float() - mean) / std
-
-
-def to_target_pixels(exp: "Experiment", pixels: torch.Tensor) -> torch.Tensor:
-    """Images in [0, 1] (``N x C x H x W``, any size) -> the target's channels and size.
-
-    Channels follow the documented rule of :func:`helpers.data.convert_channels`; a channel
-    count that rule does not cover is a :class:`ConfigError`.
-    """
-    if pixels.ndim != 4:
-        raise ConfigError(f"source images have shape {tuple(pixels.shape)}; allowed: N x C x H x W")
-    channels = exp.data.in_channels
-    if pixels.shape[1] != channels and {int(pixels.shape[1]), channels} != {1, 3}:
-        raise ConfigError(
-            f"source images have {pixels.shape[1]} channel(s) and the target {channels}; allowed: "
-            "the same count, or 1 <-> 3 (RGB -> grey by luminance, grey -> RGB by repetition)"
-        )
-    x = convert_channels(pixels.float(), channels)
-    return resize_images(x, exp.data.image_size)
-
-
 def _subsample(n_have: int, n: int, rng: np.random.Generator, name: str) -> np.ndarray:
     if n_have < n:
         warnings.warn(f"source {name!r} holds {n_have} images, fewer than n_members = {n}; all are used",
@@ -173,11 +122,11 @@ def _subsample(n_have: int, n: int, rng: np.random.Generator, name: str) -> np.n
     return np.sort(rng.choice(n_have, size=n, replace=False))
 
 
-def _target_nonmembers(exp: "Experiment") -> torch.Tensor:
+def _target_nonmembers(exp: Experiment) -> torch.Tensor:
     return exp.input_set("target_nonmembers")[0]
 
 
-def _is_digits(exp: "Experiment") -> bool:
+def _is_digits(exp: Experiment) -> bool:
     return exp.profile.dataset == "digits"
 
 
@@ -217,121 +166,32 @@ def _build_unnormalized(exp, rng, n, **kw):
 
 
 # --------------------------------------------------------------------------- synthetic
-@dataclass(frozen=True)
-class GanSettings:
-    """Settings of the attacker's generator (see :func:`helpers.generator.train_gan`).
-
-    ``steps`` is the number of optimiser steps; epochs are derived from it and the
-    shadow split's size. ``width=None`` picks 16 for images up to 16 px, else 32.
-    """
-
-    kind: str = "dcgan"
-    steps: int = 1600
-    batch_size: int = 32
-    width: int | None = None
-    latent_dim: int = 64
-    lr: float = 1e-3
-
-    def resolved(self, image_size: int, n_images: int) -> dict[str, Any]:
-        if self.steps < 1:
-            raise ConfigError(f"parameter 'gan_steps' has value {self.steps}; allowed: an integer >= 1")
-        per_epoch = max(1, -(-n_images // self.batch_size))
-        return {
-            "kind": self.kind,
-            "epochs": max(1, round(self.steps / per_epoch)),
-            "batch_size": self.batch_size,
-            "width": self.width if self.width is not None else (16 if image_size <= 16 else 32),
-            "latent_dim": self.latent_dim,
-            "lr": self.lr,
-        }
-
-
-def _generator_cache(exp: "Experiment") -> ModelCache:
-    cache = ModelCache(exp.profile.cache_dir)
-    cache.folder = cache.root / "generators"
-    return cache
-
-
-def fake_generator(exp: "Experiment", settings: GanSettings | None = None, *, progress: bool = False):
-    """The attacker's generator for ``exp``: trained on ``shadow_train`` only, cached on disk.
-
-    Returns ``(generator, meta)``; ``meta`` is the cache sidecar (it records ``split`` =
-    ``'shadow_train'`` and that split's :func:`split_key`).
-    """
-    from . import generator as gen_mod
-
-    settings = settings or GanSettings(steps=exp.profile.gan_steps, width=exp.profile.gan_width)
-    x_shadow, _ = exp.input_set("shadow_train")
-    pixels = exp.data.denormalize(x_shadow).clamp(0, 1)
-    gan = settings.resolved(exp.data.image_size, len(pixels))
-    seed = source_seed(exp.profile.seed, "fake-generator")
-    config = {
-        "version": GENERATOR_VERSION,
-        "split": "shadow_train",
-        "split_key": split_key(exp, "shadow_train"),
-        "data_key": exp.data.key(),
-        "channels": exp.data.in_channels,
-        "image_size": exp.data.image_size,
-        "seed": seed,
-        "cpu_threads": exp.profile.cpu_threads,
-        **gan,
-    }
-    key = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:24]
-    cache = _generator_cache(exp)
-    builder = gen_mod.Generator if gan["kind"] == "dcgan" else gen_mod.MLPGenerator
-    model = builder(exp.data.in_channels, exp.data.image_size, gan["latent_dim"], gan["width"])
-    entry = cache.load(key, config)
-    if entry is not None:
-        model.load_state_dict(entry.state_dict)
-        return model.eval(), entry.meta
-    if progress:
-        print(f"training the attacker's generator ({gan['kind']}, {gan['epochs']} epochs on "
-              f"{len(pixels)} shadow-train images) ...", flush=True)
-    start = time.perf_counter()
-    trained, history = gen_mod.train_gan(pixels, seed=seed, device=exp.device, cpu_threads=exp.profile.cpu_threads, **gan)
-    seconds = time.perf_counter() - start
-    trained = trained.to("cpu").eval()
-    meta = {
-        "split": "shadow_train",
-        "split_key": config["split_key"],
-        "n_images": len(pixels),
-        "seconds": round(seconds, 2),
-        "d_loss": history.d_loss,
-        "g_loss": history.g_loss,
-    }
-    cache.save(key, config, trained.state_dict(), meta)
-    entry = cache.load(key, config)
-    return trained, (entry.meta if entry is not None else {**meta, "config": config})
-
-
 def _build_fake(exp, rng, n, gan: GanSettings | None = None, progress: bool = False, **kw):
-    from .generator import sample
-
     model, meta = fake_generator(exp, gan, progress=progress)
     pixels = sample(model, n, seed=int(rng.integers(2**31)))
-    return to_target_pixels(exp, pixels), False, {"generator": meta}
+    return exp.data.conform(pixels), False, {"generator": meta}
 
 
 # --------------------------------------------------------------------------- other datasets
 TORCHVISION_FILES = {"cifar100": "cifar-100-python", "svhn": "test_32x32.mat", "stl10": "stl10_binary"}
 
 
-def _data_root(exp: "Experiment") -> Path:
+def _data_root(exp: Experiment) -> Path:
     p = exp.profile
     return resolve_path(p.data_root) if p.data_root is not None else default_data_root()
 
 
-def _torchvision_present(name: str) -> Callable[["Experiment"], bool]:
-    def check(exp: "Experiment") -> bool:
+def _torchvision_present(name: str) -> Callable[[Experiment], bool]:
+    def check(exp: Experiment) -> bool:
         return exp.profile.dataset != name and (_data_root(exp) / TORCHVISION_FILES[name]).exists()
 
     return check
 
 
-def _load_other(exp: "Experiment", name: str):
+def _load_other(exp: Experiment, name: str):
     """Another dataset in the target's preprocessing (channels, size, mean / std)."""
     p = exp.profile
-    return load_source(
+    return load_named_dataset(
         name, data_root=p.data_root, download=p.download, image_size=exp.data.image_size,
         channels=exp.data.in_channels, mean=exp.data.mean, std=exp.data.std, cache_dir=p.cache_dir,
     )
@@ -349,7 +209,7 @@ def _build_torchvision(name: str):
     return build
 
 
-def _ood_kind(exp: "Experiment") -> str:
+def _ood_kind(exp: Experiment) -> str:
     return "far-OOD" if exp.data.in_channels == 1 or _is_digits(exp) else "near-OOD"
 
 
@@ -368,62 +228,15 @@ def _build_imagefolder(exp, rng, n, name: str, **kw):
 
 
 # --------------------------------------------------------------------------- offline stand-ins
-def natural_patches(n: int, seed: int, min_size: int = 24, max_size: int = 160) -> torch.Tensor:
-    """``n`` random square crops (side ``min_size..max_size`` px) of scikit-learn's two sample
-    photos (``china.jpg``, ``flower.jpg``), RGB in [0, 1] at 64 x 64 px."""
-    from sklearn.datasets import load_sample_images
-
-    photos = [torch.from_numpy(np.array(im)).permute(2, 0, 1).float() / 255.0
-              for im in load_sample_images().images]
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(n):
-        img = photos[int(rng.integers(len(photos)))]
-        _, h, w = img.shape
-        side = int(rng.integers(min_size, min(max_size, h, w) + 1))
-        top, left = int(rng.integers(h - side + 1)), int(rng.integers(w - side + 1))
-        out.append(resize_images(img[None, :, top:top + side, left:left + side], 64))
-    return torch.cat(out)
-
-
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-
-def printed_letters(n: int, seed: int, size: int = 32) -> tuple[torch.Tensor, list[str]]:
-    """``n`` printed letters (white on black, grey ``N x 1 x size x size`` in [0, 1]) rendered
-    with PIL's built-in font at random font sizes, stroke widths, small rotations and
-    offsets; returns the images and the characters."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    rng = np.random.default_rng(seed)
-    images, chars = [], []
-    for _ in range(n):
-        ch = LETTERS[int(rng.integers(len(LETTERS)))]
-        font = ImageFont.load_default(size=int(rng.integers(36, 56)))
-        canvas = Image.new("L", (96, 96), 0)
-        ImageDraw.Draw(canvas).text((48, 48), ch, fill=255, font=font, anchor="mm",
-                                    stroke_width=int(rng.integers(0, 3)), stroke_fill=255)
-        canvas = canvas.rotate(float(rng.uniform(-12, 12)), resample=Image.BILINEAR)
-        box = canvas.getbbox() or (0, 0, 96, 96)
-        side = int(max(box[2] - box[0], box[3] - box[1]) * rng.uniform(1.15, 1.35))
-        cx = (box[0] + box[2]) / 2 + rng.uniform(-0.05, 0.05) * side
-        cy = (box[1] + box[3]) / 2 + rng.uniform(-0.05, 0.05) * side
-        crop = canvas.crop((round(cx - side / 2), round(cy - side / 2), round(cx + side / 2), round(cy + side / 2)))
-        crop = crop.resize((size, size), Image.BILINEAR, reducing_gap=None)
-        images.append(torch.from_numpy(np.asarray(crop, dtype=np.float32) / 255.0)[None])
-        chars.append(ch)
-    return torch.stack(images), chars
-
-
 def _build_patches(exp, rng, n, **kw):
-    return to_target_pixels(exp, natural_patches(n, int(rng.integers(2**31)))), False, {}
+    return exp.data.conform(natural_patches(n, int(rng.integers(2**31)))), False, {}
 
 
 def _build_letters(exp, rng, n, **kw):
     # rendered at the digits' native 8 x 8 px when the target is the digits, so the glyphs
     # pass through the same upscaling (and look as soft) as the target's own images
     images, chars = printed_letters(n, int(rng.integers(2**31)), size=8 if _is_digits(exp) else 32)
-    return to_target_pixels(exp, images), False, {"characters": "".join(chars)}
+    return exp.data.conform(images), False, {"characters": "".join(chars)}
 
 
 def _build_noise(exp, rng, n, **kw):
@@ -437,7 +250,7 @@ def _build_digits(exp, rng, n, **kw):
 
     images = torch.from_numpy(load_digits().images.astype(np.float32) / 16.0).unsqueeze(1)
     idx = _subsample(len(images), n, rng, "digits-as-images")
-    return to_target_pixels(exp, images[idx]), False, {}
+    return exp.data.conform(images[idx]), False, {}
 
 
 # --------------------------------------------------------------------------- registry
@@ -487,7 +300,7 @@ register(SourceSpec("digits-as-images", "far-OOD",
 _MEMO: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
 
 
-def available_sources(exp: "Experiment", include_downloadable: bool = False) -> list[str]:
+def available_sources(exp: Experiment, include_downloadable: bool = False) -> list[str]:
     """Names of the sources that can be built for ``exp`` on this machine, in registry order.
 
     Torchvision sets are listed when their files are in ``data_root``; with
@@ -503,7 +316,7 @@ def available_sources(exp: "Experiment", include_downloadable: bool = False) -> 
     return names
 
 
-def nonmember_set(exp: "Experiment", name: str, *, seed: int | None = None, n: int | None = None,
+def nonmember_set(exp: Experiment, name: str, *, seed: int | None = None, n: int | None = None,
                   kind: str | None = None, **kw: Any) -> NonMemberSet:
     """Build (or return the memoised) non-member set ``name`` for ``exp``.
 
@@ -523,7 +336,7 @@ def nonmember_set(exp: "Experiment", name: str, *, seed: int | None = None, n: i
     n = exp.profile.n_members if n is None else int(n)
     if n < 1:
         raise ConfigError(f"parameter 'n' has value {n}; allowed: an integer >= 1")
-    seed = source_seed(exp.profile.seed, name) if seed is None else int(seed)
+    seed = derived_seed(exp.profile.seed, name) if seed is None else int(seed)
     memo_key = (name, seed, n, kind, tuple(sorted((k, repr(v)) for k, v in kw.items() if k != "progress")))
     memo = _MEMO.setdefault(exp, {})
     if memo_key in memo:
@@ -554,7 +367,7 @@ def nonmember_set(exp: "Experiment", name: str, *, seed: int | None = None, n: i
         x, normalised, meta = spec.build(exp, rng, n, **kw)
         kind, description = spec.kind_for(exp), spec.description_for(exp)
     if not normalised:
-        x = normalise(exp, x)
+        x = exp.data.normalize(x)
     expected = (exp.data.in_channels, exp.data.image_size, exp.data.image_size)
     if tuple(x.shape[1:]) != expected:  # pragma: no cover - a builder bug
         raise RuntimeError(f"source {name!r} built images of shape {tuple(x.shape[1:])}, expected {expected}")
@@ -564,7 +377,7 @@ def nonmember_set(exp: "Experiment", name: str, *, seed: int | None = None, n: i
     return result
 
 
-def nonmember_sets(exp: "Experiment", names: list[str] | None = None,
+def nonmember_sets(exp: Experiment, names: list[str] | None = None,
                    options: dict[str, dict[str, Any]] | None = None) -> dict[str, NonMemberSet]:
     """Several sets at once (``None``: every available source), in the order given;
     ``options`` maps a source name to its keyword options (e.g. ``{"scaled": {"factor": 10}}``)."""
@@ -573,7 +386,7 @@ def nonmember_sets(exp: "Experiment", names: list[str] | None = None,
     return {name: nonmember_set(exp, name, **options.get(name, {})) for name in names}
 
 
-def describe_sources(exp: "Experiment", names: list[str] | None = None) -> "Any":
+def describe_sources(exp: Experiment, names: list[str] | None = None) -> "Any":
     """A table (pandas) of the sources: name, kind and description."""
     import pandas as pd
 
