@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from helpers.runner import CHAPTER_DIR, chapter_sources, execute_chapters
+from helpers.tooling.runner import CHAPTER_DIR, chapter_sources, execute_chapters
 
 
 def _timed(label: str, chapters: list[Path], profile: str, build: Path, force: bool = False) -> float:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import assets
-from helpers.assets import AssetError, NpmPackage, Rule
+from helpers.tooling import assets
+from helpers.tooling.assets import AssetError, NpmPackage, Rule
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,7 +81,7 @@ def test_pins_are_exact_and_integrity_is_sha512():
 
 def test_config_refers_to_files_the_vendoring_provides():
     config = yaml.safe_load((ROOT / "book" / "_config.yml").read_text())
-    assert "helpers.assets" in config["sphinx"]["extra_extensions"]
+    assert "helpers.tooling.assets" in config["sphinx"]["extra_extensions"]
     sphinx = config["sphinx"]["config"]
     assert sphinx["html_static_path"] == [assets.VENDOR_DIR]
     provided = set(assets.LOCAL_FILES) | {

@@ -81,7 +81,7 @@ def test_prose_has_no_hand_typed_results(source):
 @pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_takes_profile_overrides(source):
     """The runner hands every profile parameter to a chapter in its ``overrides`` dict."""
-    from helpers.runner import chapter_parameter_names
+    from helpers.tooling.runner import chapter_parameter_names
 
     assert {"profile", "overrides"} <= chapter_parameter_names(source)
     assert re.search(r"load_profile\(\s*profile,\s*overrides", source.read_text())

@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from helpers.execution_key import execution_key, library_modules
-from helpers.runner import execute_chapters
+from helpers.tooling.execution_key import execution_key, library_modules
+from helpers.tooling.runner import execute_chapters
 
 REAL_CHAPTER = sorted((Path(__file__).resolve().parents[1] / "book" / "chapters").glob("03_*.py"))[0]
 

@@ -9,19 +9,36 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "helpers"
 
 
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def _graph() -> dict[str, set[str]]:
-    modules = {p.stem for p in PACKAGE.glob("*.py")}
-    graph: dict[str, set[str]] = {m: set() for m in modules}
-    for path in PACKAGE.glob("*.py"):
+    """Module -> the library modules it imports anywhere in its code (dotted names,
+    ``tooling.runner``; relative imports resolved, ``from . import x`` counted as ``x``)."""
+    paths = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {m: set() for m in paths}
+
+    def known(name: str) -> str | None:
+        while name and name not in paths:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    for module, path in paths.items():
+        here = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             targets: list[str] = []
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                targets = [node.module] if node.module else [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("helpers."):
-                targets = [node.module.split(".")[1]]
+            if isinstance(node, ast.ImportFrom) and node.level > 0:
+                anchor = here[: len(here) - (node.level - 1)]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+                targets = [f"{base}.{a.name}".strip(".") for a in node.names] + [base]
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("helpers."):
+                base = node.module[len("helpers."):]
+                targets = [f"{base}.{a.name}" for a in node.names] + [base]
             elif isinstance(node, ast.Import):
-                targets = [a.name.split(".")[1] for a in node.names if a.name.startswith("helpers.")]
-            graph[path.stem] |= {t.split(".")[0] for t in targets if t.split(".")[0] in modules} - {path.stem}
+                targets = [a.name[len("helpers."):] for a in node.names if a.name.startswith("helpers.")]
+            graph[module] |= {k for t in targets if (k := known(t)) and k != module}
     return graph
 
 
@@ -49,6 +66,18 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_no_import_cycles_even_counting_function_level_imports():
     assert _cycle(_graph()) is None, " -> ".join(_cycle(_graph()) or [])
+
+
+def test_the_graph_sees_the_tooling_subpackage_and_relative_imports():
+    graph = _graph()
+    assert {"config", "paths", "progress", "tooling.assets", "tooling.execution_key"} <= graph["tooling.runner"]
+    assert "tooling.cli" in graph["__main__"]
+
+
+def test_the_science_api_never_imports_the_tooling():
+    graph = _graph()
+    science = [m for m in graph if not m.startswith("tooling") and m != "__main__"]
+    assert not [m for m in science if any(t.startswith("tooling") for t in graph[m])]
 
 
 def test_the_cycle_detector_finds_a_cycle():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from helpers import progress
-from helpers.runner import execute_chapters
+from helpers.tooling.runner import execute_chapters
 
 
 def test_throttle_reports_at_most_every_interval_and_always_the_last(tmp_path, monkeypatch):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from helpers.config import ConfigError
-from helpers.runner import ChapterFailed, execute_chapter, select_chapters
+from helpers.tooling.runner import ChapterFailed, execute_chapter, select_chapters
 
 
 def _run_cli(*args):
@@ -54,7 +54,7 @@ def test_failing_chapter_reports_cell_and_keeps_partial_output(tmp_path):
 
 
 def test_chapter_parameters_pass_only_where_declared(tmp_path):
-    from helpers.runner import split_parameters
+    from helpers.tooling.runner import split_parameters
 
     chapter = tmp_path / "05_x.py"
     chapter.write_text('# %% tags=["parameters"]\nprofile = "quick"\noverrides = {}\nrule = "ranked"\n')

@@ -1,6 +1,6 @@
 """Where things are, and how files are written: the one home for both.
 
-Standard library only, so that the Sphinx extension (:mod:`helpers.assets`) and the runner
+Standard library only, so that the Sphinx extension (:mod:`helpers.tooling.assets`) and the runner
 can use it without importing torch.
 
 * :func:`find_repo_root` / :data:`REPO_ROOT`: the project checkout this package runs from;

@@ -21,7 +21,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Mapping
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+from ..config import profile_dirs
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the helpers package
 KEY_VERSION = "1"
 
 
@@ -92,8 +94,6 @@ def library_modules(source: Path, package_dir: Path = PACKAGE_DIR) -> dict[str, 
 
 
 def _profile_file(profile: str) -> Path | None:
-    from .config import profile_dirs
-
     return next((d / f"{profile}.yml" for d in profile_dirs() if (d / f"{profile}.yml").is_file()), None)
 
 

@@ -15,13 +15,15 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from .config import ConfigError, load_profile
-from .paths import REPO_ROOT, atomic_write_text
-from .progress import PROGRESS_ENV
+from ..config import ConfigError, Profile, load_profile
+from ..paths import REPO_ROOT, atomic_write_text
+from ..progress import PROGRESS_ENV
+from .assets import AssetError, fetch_all
+from .execution_key import execution_key
 
 BOOK_DIR = REPO_ROOT / "book"
 CHAPTER_DIR = BOOK_DIR / "chapters"
@@ -95,9 +97,6 @@ def split_parameters(
     cell of at least one selected chapter (handed to the chapters that declare it). Anything
     else fails before a kernel starts.
     """
-    from dataclasses import fields
-
-    from .config import Profile
 
     profile_fields = {f.name for f in fields(Profile)}
     declared = {c.stem: chapter_parameter_names(c) for c in chapters}
@@ -256,11 +255,10 @@ def execute_chapters(
 ) -> list[ChapterResult]:
     """Execute chapters in order, stopping at the first failure; write timings.json.
 
-    A chapter whose :func:`~helpers.execution_key.execution_key` (source, parameters,
+    A chapter whose :func:`~helpers.tooling.execution_key.execution_key` (source, parameters,
     profile, the library modules it imports, bundled data, versions) equals the one stored
     beside its executed notebook is not executed again; ``force`` re-executes it anyway.
     """
-    from .execution_key import execution_key
 
     chapters = list(chapters)
     overrides, chapter_only = split_parameters(profile, parameters or {}, chapters)
@@ -320,9 +318,8 @@ def stage_book(build_dir: Path = DEFAULT_BUILD_DIR) -> Path:
 def build_html(build_dir: Path = DEFAULT_BUILD_DIR, strict: bool = True) -> Path:
     """Render the executed chapters to HTML with Jupyter Book (execution off)."""
     staged = stage_book(build_dir)
-    from .assets import AssetError, fetch_all
 
-    try:  # the npm packages the build vendors (helpers.assets): fail here, clearly, if offline
+    try:  # the npm packages the build vendors (helpers.tooling.assets): fail here, clearly, if offline
         fetch_all()
     except AssetError as exc:
         raise ChapterFailed(str(exc)) from None

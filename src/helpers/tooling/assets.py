@@ -11,11 +11,11 @@ the staged book's ``_vendor`` folder, which ``_config.yml`` names as a static pa
 under a book's ``_static`` folder to every page, which would load these files twice.
 
 Fetching uses ``npm pack`` when npm is installed (so ``.npmrc`` proxies and mirrors apply)
-and a plain HTTPS download from the registry otherwise. Run ``python -m helpers.assets``
+and a plain HTTPS download from the registry otherwise. Run ``python -m helpers.tooling.assets``
 to fill the cache ahead of an offline build.
 
 The module is also the small Sphinx extension that does this during the book build
-(``sphinx: extra_extensions: [helpers.assets]`` in ``_config.yml``): it unpacks the assets
+(``sphinx: extra_extensions: [helpers.tooling.assets]`` in ``_config.yml``): it unpacks the assets
 into ``<book>/_vendor`` before Sphinx checks its static paths, and it drops inline scripts
 that Sphinx 7.4 writes twice into a page (sphinx-thebe's ``const THEBE_JS_URL`` is
 registered after the builder starts, once as ``None`` and once as ``''``, and the second
@@ -41,7 +41,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import REPO_ROOT
+from ..paths import REPO_ROOT
 
 DEFAULT_CACHE = REPO_ROOT / ".cache" / "npm"
 DEFAULT_REGISTRY = "https://registry.npmjs.org"
@@ -128,7 +128,7 @@ LOCAL_FILES = {
     # tables and long code lines scroll inside their own box (tests/browser_check.py fails
     # on anything that spills over or is cut off).
     BOOK_CSS: """\
-/* Written by helpers.assets. */
+/* Written by helpers.tooling.assets. */
 .bd-article table {
   display: block;
   max-width: 100%;
@@ -146,7 +146,7 @@ LOCAL_FILES = {
 """,
     # Loaded before require.js and the widget manager (see nb_ipywidgets_js).
     "widgets/offline.js": """\
-/* Written by helpers.assets: helps the ipywidgets HTML manager work offline. */
+/* Written by helpers.tooling.assets: helps the ipywidgets HTML manager work offline. */
 (function () {
   "use strict";
   // The manager's stylesheet finds its fonts beside the AMD module that holds it; without
@@ -363,7 +363,7 @@ def setup(app):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.assets", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m helpers.tooling.assets", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="tarball cache folder")
     parser.add_argument("--dest", type=Path, default=None,

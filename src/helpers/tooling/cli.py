@@ -1,0 +1,78 @@
+"""Command line: ``python -m helpers {run,build,book,profiles}``.
+
+Examples::
+
+    python -m helpers book                         # execute every chapter (quick), build HTML
+    python -m helpers run --profile cifar10 -c 02  # execute chapter 2 only
+    python -m helpers run -p dataset imagefolder:/data/afhq -p epochs 5
+    python -m helpers build                        # render already executed chapters
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from ..config import ConfigError, available_profiles, load_profile
+from .runner import DEFAULT_BUILD_DIR, ChapterFailed, build_html, execute_chapters, select_chapters
+
+
+def _parse_value(text: str):
+    """Read a ``-p NAME VALUE`` value as YAML (so 5 is an int, [a, b] a list)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (("run", "execute chapters with papermill"),
+                            ("book", "execute chapters, then build the HTML")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--profile", default="quick", help="profile name (default: quick)")
+        p.add_argument("-c", "--chapters", nargs="*", default=None,
+                       help="chapter numbers or names (default: all)")
+        p.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                       metavar=("NAME", "VALUE"), help="override one profile parameter")
+        p.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
+        p.add_argument("--force", action="store_true",
+                       help="re-execute chapters even when nothing they depend on has changed")
+    b = sub.add_parser("build", help="render executed chapters to HTML (no execution)")
+    b.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
+    sub.add_parser("profiles", help="list the available profiles")
+    args = parser.parse_args(argv)
+
+    try:
+        if args.command == "profiles":
+            for name in available_profiles():
+                prof = load_profile(name)
+                print(f"{name:10s} {prof.description}")
+                print(f"{'':10s} data: {prof.dataset}; architectures: {', '.join(prof.architectures)}; "
+                      f"{prof.train_size:,} training images per model; {prof.expected_time or 'time not measured'}")
+            return 0
+        if args.command in ("run", "book"):
+            params = {name: _parse_value(value) for name, value in args.parameter}
+            chapters = select_chapters(args.chapters)
+            start = time.perf_counter()
+            execute_chapters(chapters, args.profile, params, build_dir=args.build_dir, force=args.force)
+            print(f"executed {len(chapters)} chapter(s) in {time.perf_counter() - start:.1f} s; "
+                  f"timings in {args.build_dir / 'timings.json'}")
+        if args.command in ("build", "book"):
+            index = build_html(args.build_dir)
+            print(f"book built: {index}")
+        return 0
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ChapterFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
