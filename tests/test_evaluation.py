@@ -35,7 +35,7 @@ def test_every_variant_gives_a_full_table(ev):
     for variant in ALL_VARIANTS:
         table = ev.table(["salem_cnn"], variant=variant, with_calibration=True)
         assert table.notna().all().all(), variant
-        assert {"ECE", "OE", "Max. Score AUROC"} <= set(table.index)
+        assert {"ece", "oe", "max_score_auroc"} <= set(table.index)
 
 
 def test_temperature_lowers_confidence(ev):

@@ -66,7 +66,8 @@ import pandas as pd
 from helpers import plots
 from helpers.attacks import RULES, ThresholdAttack, make_attacks
 from helpers.config import ConfigError, load_profile
-from helpers.evaluation import ATTACK_LABELS, AttackEvaluation, styled_percent
+from helpers.evaluation import AttackEvaluation, styled_percent
+from helpers.labels import ATTACK_LABELS, labelled, row_key
 from helpers.experiment import Experiment
 from helpers.metrics import evaluate_attacks
 from helpers.notebook import fmt_pct, glue, setup, show_source
@@ -518,7 +519,7 @@ styled_percent(sharpening, digits=1)
 
 # %%
 table1 = ev.table(archs)
-styled_percent(table1, digits=1)
+styled_percent(labelled(table1), digits=1)
 
 # %%
 tidy = pd.concat([ev.evaluate(arch) for arch in archs], ignore_index=True)
@@ -528,12 +529,12 @@ for _, r in tidy.iterrows():
     for metric in ("precision", "recall", "fpr", "auroc"):
         glue(f"ch3_{r.architecture}_{r.attack}_{metric}", fmt_pct(r[metric]))
 for arch in archs:
-    glue(f"ch3_{arch}_test_acc", fmt_pct(table1.loc["Test Accuracy", arch]))
-auroc_cols = [f"{label} AUROC" for label in ATTACK_LABELS.values()]
-fpr_rows = [f"{label} FPR" for label in ATTACK_LABELS.values()]
+    glue(f"ch3_{arch}_test_acc", fmt_pct(table1.loc["test_accuracy", arch]))
+auroc_cols = [row_key(attack, "auroc") for attack in ATTACK_LABELS]
+fpr_rows = [row_key(attack, "fpr") for attack in ATTACK_LABELS]
 glue("ch3_auroc_span", span(table1.loc[auroc_cols].to_numpy()))
 glue("ch3_fpr_span", span(table1.loc[fpr_rows].to_numpy()))
-glue("ch3_test_span", span(table1.loc["Test Accuracy"].to_numpy()))
+glue("ch3_test_span", span(table1.loc["test_accuracy"].to_numpy()))
 glue(
     "ch3_attack_spread",
     f"{100 * np.ptp(table1.loc[auroc_cols].to_numpy(), axis=0).max():.1f}",
@@ -678,10 +679,10 @@ side = pd.concat(
     axis=1,
 )
 glue("ch3_paper_auroc_span", span(paper.loc[auroc_cols].to_numpy()))
-glue("ch3_paper_test_span", span(paper.loc["Test Accuracy"].to_numpy()))
+glue("ch3_paper_test_span", span(paper.loc["test_accuracy"].to_numpy()))
 glue("ch3_paper_fpr_span", span(paper.loc[fpr_rows].to_numpy()))
-pre_rows = [f"{label} Pre" for label in ATTACK_LABELS.values()]
-rec_rows = [f"{label} Rec" for label in ATTACK_LABELS.values()]
+pre_rows = [row_key(attack, "precision") for attack in ATTACK_LABELS]
+rec_rows = [row_key(attack, "recall") for attack in ATTACK_LABELS]
 paper_hold = int(
     (paper.loc[rec_rows].to_numpy() > paper.loc[pre_rows].to_numpy()).sum()
 )
@@ -692,7 +693,7 @@ glue(
 )
 
 # %%
-styled_percent(side, digits=1)
+styled_percent(labelled(side), digits=1)
 
 # %% [markdown]
 # The two experiments differ in scale, so the comparison is about the *direction* of the

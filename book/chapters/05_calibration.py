@@ -69,11 +69,11 @@ import pandas as pd
 
 from helpers import plots
 from helpers.calibration import fingerprint
+from helpers.comparison import comparison_sets, direction_word, score_distances
 from helpers.config import ConfigError, load_profile
 from helpers.evaluation import (
-    ATTACK_LABELS,
-    ATTACK_NAMES,
     AttackEvaluation,
+    change_between,
     variant_table,
     with_arrows,
 )
@@ -169,7 +169,7 @@ for arch in archs:
         cal_rows.append(
             {
                 "architecture": arch,
-                "variant": VARIANT_LABELS[variant],
+                "variant": variant,
                 "test accuracy": m["test_accuracy"],
                 "mean confidence": conf,
                 "ECE": m["ece"],
@@ -183,7 +183,7 @@ cal = {(a, v): row for (a, v), row in calibration.iterrows()}
 def change_list(column: str, variant: str) -> str:
     """'arch: standard -> variant; ...' for one column of the calibration table."""
     return "; ".join(
-        f"{a}: {fmt_pct(cal[(a, 'Standard')][column])} to"
+        f"{a}: {fmt_pct(cal[(a, 'standard')][column])} to"
         f" {fmt_pct(cal[(a, variant)][column])}"
         for a in archs
     )
@@ -192,16 +192,16 @@ def change_list(column: str, variant: str) -> str:
 # %% tags=["remove-cell"]
 glue(
     "ch5_ece_standard",
-    ", ".join(f"{a} {fmt_pct(cal[(a, 'Standard')]['ECE'])}" for a in archs),
+    ", ".join(f"{a} {fmt_pct(cal[(a, 'standard')]['ECE'])}" for a in archs),
 )
-glue("ch5_ece_ls", change_list("ECE", "LS"))
-glue("ch5_oe_ls", change_list("OE", "LS"))
-glue("ch5_conf_ls", change_list("mean confidence", "LS"))
-glue("ch5_acc_ls", change_list("test accuracy", "LS"))
-glue("ch5_ece_la", change_list("ECE", "LA"))
+glue("ch5_ece_ls", change_list("ECE", "label_smoothing"))
+glue("ch5_oe_ls", change_list("OE", "label_smoothing"))
+glue("ch5_conf_ls", change_list("mean confidence", "label_smoothing"))
+glue("ch5_acc_ls", change_list("test accuracy", "label_smoothing"))
+glue("ch5_ece_la", change_list("ECE", "laplace"))
 # an ECE of at least 10 percent counts as clearly miscalibrated here
 OVERCONFIDENT_ECE = 0.10
-std_ece = {a: cal[(a, "Standard")]["ECE"] for a in archs}
+std_ece = {a: cal[(a, "standard")]["ECE"] for a in archs}
 if all(e >= OVERCONFIDENT_ECE for e in std_ece.values()):
     ece_reading = (
         "all of them clearly miscalibrated, with plenty of overconfidence for"
@@ -220,7 +220,7 @@ else:
 glue("ch5_ece_reading", ece_reading)
 
 # %%
-calibration.style.format("{:.1%}")
+calibration.rename(index=VARIANT_LABELS, level="variant").style.format("{:.1%}")
 
 # %% [markdown]
 # The standard models of this profile start with an ECE of {glue:text}`ch5_ece_standard`:
@@ -423,45 +423,18 @@ paper2 = paper_table2(VARIANTS).reindex(table2.index)
 print(f"Paper, Table 2 (calibration columns), {CITATION}:")
 with_arrows(paper2)
 
-
-# %%
-def both(row: str, variant: str, arch: str) -> tuple[float, float]:
-    return table2.loc[row, (arch, "Standard")], table2.loc[row, (arch, variant)]
-
-
 # %% tags=["remove-cell"]
-glue(
-    "ch5_auroc_ls",
-    "; ".join(
-        f"{a}: {fmt_pct(both('Max. Score AUROC', 'LS', a)[0])} to"
-        f" {fmt_pct(both('Max. Score AUROC', 'LS', a)[1])}"
-        for a in archs
-    ),
-)
-glue(
-    "ch5_pre_ls",
-    "; ".join(
-        f"{a}: {fmt_pct(both('Max. Score Pre', 'LS', a)[0])} to"
-        f" {fmt_pct(both('Max. Score Pre', 'LS', a)[1])}"
-        for a in archs
-    ),
-)
-glue(
-    "ch5_auroc_la",
-    "; ".join(
-        f"{a}: {fmt_pct(both('Max. Score AUROC', 'LA', a)[0])} to"
-        f" {fmt_pct(both('Max. Score AUROC', 'LA', a)[1])}"
-        for a in archs
-    ),
-)
+glue("ch5_auroc_ls", change_between(table2, "max_score_auroc", "label_smoothing"))
+glue("ch5_pre_ls", change_between(table2, "max_score_precision", "label_smoothing"))
+glue("ch5_auroc_la", change_between(table2, "max_score_auroc", "laplace"))
 glue(
     "ch5_paper_auroc_ls",
-    f"{fmt_pct(paper2.loc['Max. Score AUROC'].iloc[0])} to "
-    f"{fmt_pct(paper2.loc['Max. Score AUROC'].iloc[1])}",
+    f"{fmt_pct(paper2.loc['max_score_auroc'].iloc[0])} to "
+    f"{fmt_pct(paper2.loc['max_score_auroc'].iloc[1])}",
 )
 glue(
     "ch5_paper_ece_ls",
-    f"{fmt_pct(paper2.loc['ECE'].iloc[0])} to {fmt_pct(paper2.loc['ECE'].iloc[1])}",
+    f"{fmt_pct(paper2.loc['ece'].iloc[0])} to {fmt_pct(paper2.loc['ece'].iloc[1])}",
 )
 
 # %% [markdown]
@@ -483,7 +456,6 @@ glue(
 # %%
 source_names = list(available_sources(exp))
 sources = {name: nonmember_set(exp, name) for name in source_names}
-ood_names = [n for n in source_names if n != "test"]
 tidy = pd.concat(
     [
         (
@@ -659,63 +631,35 @@ else:
 # are to tell apart by their maximum score.
 
 # %%
-if ood_source is None:
-    ood_source = next(
-        (
-            n
-            for kind in ("near-OOD", "far-OOD")
-            for n in ood_names
-            if sources[n].kind == kind
-        ),
-        ood_names[0],
-    )
-if ood_source not in sources:
-    raise ConfigError(
-        f"parameter 'ood_source' has value {ood_source!r}; allowed: one of {ood_names}"
-    )
-n_set = min(
-    cfg.n_members, len(sources[ood_source].x), len(exp.splits["target_nonmembers"])
-)
-sets = {
-    "members": exp.input_set("target_members")[0][:n_set],
-    "test non-members": exp.input_set("target_nonmembers")[0][:n_set],
-    f"OOD: {ood_source}": sources[ood_source].x[:n_set],
-}
-SET_COLOURS = dict(
-    zip(
-        sets,
-        [
-            plots.SET_COLOURS["members"],
-            plots.SET_COLOURS["test"],
-            plots.SET_COLOURS["ood"],
-        ],
-    )
-)
+sets = comparison_sets(exp, ood_source)
+ood_source, n_set = sets.ood_source, sets.n
 max_scores = {
     v: {
         name: ev.predict_scores(focus, "target", v, x).probs.max(1)
-        for name, x in sets.items()
+        for name, x in sets.x.items()
     }
     for v in ["standard", "label_smoothing"]
 }
+emd = {v: score_distances(values) for v, values in max_scores.items()}
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), constrained_layout=True, sharey=False)
-emd = {}
 for ax, (letter, variant) in zip(axes, [("a", "standard"), ("b", "label_smoothing")]):
-    emd[variant] = plots.plot_score_kde(
+    plots.plot_score_kde(
         ax,
         max_scores[variant],
-        reference="members",
-        colors=SET_COLOURS,
+        colors=plots.SET_COLOURS,
+        labels=sets.labels,
+        notes={name: f"EMD {d:.3f}" for name, d in emd[variant].items()},
         title=f"({letter}) {focus}, {VARIANT_LABELS[variant]}",
     )
 plt.show()
 
 # %%
-test_key, ood_key = list(sets)[1], list(sets)[2]
 emd_table = pd.DataFrame(
     {
-        VARIANT_LABELS[v]: {f"EMD members vs {n}": e[n] for n in (test_key, ood_key)}
-        for v, e in emd.items()
+        VARIANT_LABELS[v]: {
+            f"EMD members vs {sets.labels[name]}": d[name] for name in ("test", "ood")
+        }
+        for v, d in emd.items()
     }
 )
 emd_table["paper, ResNet-50 (Std / LS)"] = [
@@ -725,15 +669,15 @@ emd_table["paper, ResNet-50 (Std / LS)"] = [
 
 # %% tags=["remove-cell"]
 for v, e in emd.items():
-    glue(f"ch5_emd_{v}_test", f"{e[test_key]:.3f}")
-    glue(f"ch5_emd_{v}_ood", f"{e[ood_key]:.3f}")
+    glue(f"ch5_emd_{v}_test", f"{e['test']:.3f}")
+    glue(f"ch5_emd_{v}_ood", f"{e['ood']:.3f}")
 glue(
     "ch5_emd_ratio_test",
-    f"{emd['label_smoothing'][test_key] / emd['standard'][test_key]:.2f}",
+    f"{emd['label_smoothing']['test'] / emd['standard']['test']:.2f}",
 )
 glue(
     "ch5_emd_ratio_ood",
-    f"{emd['label_smoothing'][ood_key] / emd['standard'][ood_key]:.2f}",
+    f"{emd['label_smoothing']['ood'] / emd['standard']['ood']:.2f}",
 )
 glue("ch5_ood_source", ood_source)
 glue("ch5_focus", focus)
@@ -769,8 +713,8 @@ emd_table
 n_tsne = min(
     n_set, 500
 )  # points per set in the t-SNE pictures (t-SNE's cost grows faster than linearly)
-tsne_sets = {name: x[:n_tsne] for name, x in sets.items()}
-groups = np.repeat(np.arange(len(sets)), n_tsne)
+tsne_sets = {name: x[:n_tsne] for name, x in sets.x.items()}
+groups = np.repeat(np.arange(len(tsne_sets)), n_tsne)
 embeddings, silhouette = {}, {}
 for variant in ["standard", "label_smoothing"]:
     features = penultimate_features(
@@ -783,41 +727,37 @@ for ax, (letter, variant) in zip(axes, [("a", "standard"), ("b", "label_smoothin
     plots.plot_embedding(
         ax,
         embeddings[variant],
-        {name: groups == i for i, name in enumerate(sets)},
-        colors=SET_COLOURS,
+        {sets.labels[name]: groups == i for i, name in enumerate(tsne_sets)},
+        colors={sets.labels[name]: c for name, c in plots.SET_COLOURS.items()},
         title=f"({letter}) {focus}, {VARIANT_LABELS[variant]}",
     )
 plt.show()
-sil = pd.DataFrame(silhouette).rename(columns=VARIANT_LABELS)
-
-
-def direction(new: float, old: float, tol: float = 0.01) -> str:
-    return (
-        "higher"
-        if new > old + tol
-        else "lower" if new < old - tol else "about the same"
-    )
+sil = pd.DataFrame(silhouette)
 
 
 # %% tags=["remove-cell"]
 for key, row in (("ood", "OOD vs the rest"), ("mem", "members vs test non-members")):
     glue(
         f"ch5_sil_{key}",
-        f"{sil.loc[row, 'Standard']:.2f} (standard) and {sil.loc[row, 'LS']:.2f} (LS)",
+        f"{sil.loc[row, 'standard']:.2f} (standard) and"
+        f" {sil.loc[row, 'label_smoothing']:.2f} (LS)",
     )
-    glue(f"ch5_sil_{key}_dir", direction(sil.loc[row, "LS"], sil.loc[row, "Standard"]))
+    glue(
+        f"ch5_sil_{key}_dir",
+        direction_word(sil.loc[row, "label_smoothing"], sil.loc[row, "standard"]),
+    )
 glue(
     "ch5_sil_verdict",
     (
         "is reproduced here"
-        if sil.loc["OOD vs the rest", "LS"]
-        > sil.loc["OOD vs the rest", "Standard"] + 0.01
+        if sil.loc["OOD vs the rest", "label_smoothing"]
+        > sil.loc["OOD vs the rest", "standard"] + 0.01
         else "is not reproduced here"
     ),
 )
 
 # %%
-sil.style.format("{:.2f}")
+sil.rename(columns=VARIANT_LABELS).style.format("{:.2f}")
 
 # %% [markdown]
 # The OOD images separate from the target's own images with a silhouette of

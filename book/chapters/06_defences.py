@@ -69,8 +69,15 @@ import pandas as pd
 
 from helpers import plots, widgets
 from helpers.calibration import TemperatureScaler, expected_calibration_error
+from helpers.comparison import comparison_sets, direction_word, score_distances
 from helpers.config import ConfigError, load_profile
-from helpers.evaluation import AttackEvaluation, variant_table, with_arrows
+from helpers.evaluation import (
+    AttackEvaluation,
+    change_between,
+    count_lower,
+    variant_table,
+    with_arrows,
+)
 from helpers.variants import ALL_VARIANTS, VARIANT_LABELS
 from helpers.embedding import embedding_silhouettes, penultimate_features, tsne_2d
 from helpers.experiment import Experiment
@@ -78,7 +85,6 @@ from helpers.metrics import auroc
 from helpers.notebook import fmt_pct, glue, setup
 from helpers.reference import CITATION, paper_table2
 from helpers.scores import max_log_odds, scores_from_logits
-from helpers.sources import available_sources, nonmember_set
 
 cfg = load_profile(
     profile,
@@ -218,40 +224,8 @@ temps.style.format(
 # when the chapter was executed, so the slider also works in the static book.)
 
 # %%
-source_names = list(available_sources(exp))
-ood_names = [n for n in source_names if n != "test"]
-if ood_source is None:
-    ood_source = next(
-        (
-            n
-            for kind in ("near-OOD", "far-OOD")
-            for n in ood_names
-            if nonmember_set(exp, n).kind == kind
-        ),
-        ood_names[0],
-    )
-if ood_source not in ood_names:
-    raise ConfigError(
-        f"parameter 'ood_source' has value {ood_source!r}; allowed: one of {ood_names}"
-    )
-ood = nonmember_set(exp, ood_source)
-n_set = min(cfg.n_members, len(ood.x), len(exp.splits["target_nonmembers"]))
-sets = {
-    "members": exp.input_set("target_members")[0][:n_set],
-    "test non-members": exp.input_set("target_nonmembers")[0][:n_set],
-    f"OOD: {ood_source}": ood.x[:n_set],
-}
-test_key, ood_key = list(sets)[1], list(sets)[2]
-SET_COLOURS = dict(
-    zip(
-        sets,
-        [
-            plots.SET_COLOURS["members"],
-            plots.SET_COLOURS["test"],
-            plots.SET_COLOURS["ood"],
-        ],
-    )
-)
+sets = comparison_sets(exp, ood_source)
+ood_source, n_set = sets.ood_source, sets.n
 
 # %% tags=["remove-cell"]
 glue("ch6_focus", focus)
@@ -260,7 +234,7 @@ glue("ch6_ood_source", ood_source)
 # %%
 base_logits = {
     name: ev.predict_scores(focus, "target", "standard", x).logits
-    for name, x in sets.items()
+    for name, x in sets.x.items()
 }
 y_test = exp.input_set("target_nonmembers")[1][:n_set].numpy()
 slider_t = [0.5, 1.0, 2.0, 5.0, 10.0, 20.0]
@@ -269,24 +243,27 @@ for t in slider_t:
     scored = {
         name: scores_from_logits(z, temperature=t) for name, z in base_logits.items()
     }
+    max_scores = {name: s.probs.max(1) for name, s in scored.items()}
+    emd = score_distances(max_scores)
     fig, ax = plt.subplots(figsize=(6.4, 3.6), constrained_layout=True)
-    emd = plots.plot_score_kde(
+    plots.plot_score_kde(
         ax,
-        {n: s.probs.max(1) for n, s in scored.items()},
-        reference="members",
-        colors=SET_COLOURS,
+        max_scores,
+        colors=plots.SET_COLOURS,
+        labels=sets.labels,
+        notes={name: f"EMD {d:.3f}" for name, d in emd.items()},
         title=f"{focus}, standard model, T = {t:g}",
     )
     pngs.append(plots.figure_to_png(fig))
-    members, nonmembers = scored["members"], scored[test_key]
+    members, nonmembers = scored["members"], scored["test"]
     y = np.r_[np.ones(n_set, bool), np.zeros(n_set, bool)]
     t_rows.append(
         {
             "T": t,
             "mean max score (test)": nonmembers.probs.max(1).mean(),
             "ECE (test)": expected_calibration_error(nonmembers.probs, y_test),
-            "EMD members vs test": emd[test_key],
-            "EMD members vs OOD": emd[ood_key],
+            "EMD members vs test": emd["test"],
+            "EMD members vs OOD": emd["ood"],
             "max-score AUROC (members vs test)": auroc(
                 y, np.r_[max_log_odds(members), max_log_odds(nonmembers)]
             ),
@@ -407,47 +384,37 @@ print(f"Paper, Table 2 (defence columns), {CITATION}:")
 with_arrows(paper2)
 
 
-# %%
-def change(row: str, variant: str) -> str:
-    return "; ".join(
-        f"{a}: {fmt_pct(table2.loc[row, (a, 'Standard')])} to"
-        f" {fmt_pct(table2.loc[row, (a, variant)])}"
-        for a in archs
-    )
-
-
-def n_lowered(row: str, variant: str) -> str:
-    n = sum(
-        table2.loc[row, (a, variant)] < table2.loc[row, (a, "Standard")] for a in archs
-    )
-    return f"{n} of {len(archs)}"
-
-
 # %% tags=["remove-cell"]
-for variant in ("Temp", "L2"):
-    key = variant.lower()
-    for attack in ("Entropy", "Max. Score", "Top-3 Scores"):
-        akey = {"Entropy": "entropy", "Max. Score": "max", "Top-3 Scores": "top3"}[
-            attack
-        ]
-        glue(f"ch6_{key}_auroc_{akey}", change(f"{attack} AUROC", variant))
-    glue(f"ch6_{key}_auroc_max_lowered", n_lowered("Max. Score AUROC", variant))
-    glue(f"ch6_{key}_pre_max", change("Max. Score Pre", variant))
-    glue(f"ch6_{key}_rec_max", change("Max. Score Rec", variant))
+for variant, key in (("temperature", "temp"), ("l2", "l2")):
+    for attack, akey in (
+        ("entropy", "entropy"),
+        ("max_score", "max"),
+        ("top3", "top3"),
+    ):
+        glue(
+            f"ch6_{key}_auroc_{akey}",
+            change_between(table2, f"{attack}_auroc", variant),
+        )
+    glue(
+        f"ch6_{key}_auroc_max_lowered",
+        count_lower(table2, "max_score_auroc", variant),
+    )
+    glue(f"ch6_{key}_pre_max", change_between(table2, "max_score_precision", variant))
+    glue(f"ch6_{key}_rec_max", change_between(table2, "max_score_recall", variant))
 glue(
     "ch6_paper_temp_auroc",
-    f"{fmt_pct(paper2.loc['Max. Score AUROC'].iloc[0])} to "
-    f"{fmt_pct(paper2.loc['Max. Score AUROC'].iloc[1])}",
+    f"{fmt_pct(paper2.loc['max_score_auroc'].iloc[0])} to "
+    f"{fmt_pct(paper2.loc['max_score_auroc'].iloc[1])}",
 )
 glue(
     "ch6_paper_temp_top3",
-    f"{fmt_pct(paper2.loc['Top-3 Scores AUROC'].iloc[0])} to "
-    f"{fmt_pct(paper2.loc['Top-3 Scores AUROC'].iloc[1])}",
+    f"{fmt_pct(paper2.loc['top3_auroc'].iloc[0])} to "
+    f"{fmt_pct(paper2.loc['top3_auroc'].iloc[1])}",
 )
 glue(
     "ch6_paper_l2_auroc",
-    f"{fmt_pct(paper2.loc['Max. Score AUROC'].iloc[0])} to "
-    f"{fmt_pct(paper2.loc['Max. Score AUROC'].iloc[2])}",
+    f"{fmt_pct(paper2.loc['max_score_auroc'].iloc[0])} to "
+    f"{fmt_pct(paper2.loc['max_score_auroc'].iloc[2])}",
 )
 
 # %% [markdown]
@@ -516,16 +483,18 @@ emd = {}
 for ax, (letter, variant) in zip(axes, kde_variants):
     values = {
         n: ev.predict_scores(focus, "target", variant, x).probs.max(1)
-        for n, x in sets.items()
+        for n, x in sets.x.items()
     }
+    emd[variant] = score_distances(values)
     name = f"{VARIANT_LABELS[variant]}" + (
         f", T = {cfg.temperature:g}" if variant == "temperature" else ""
     )
-    emd[variant] = plots.plot_score_kde(
+    plots.plot_score_kde(
         ax,
         values,
-        reference="members",
-        colors=SET_COLOURS,
+        colors=plots.SET_COLOURS,
+        labels=sets.labels,
+        notes={n: f"EMD {d:.3f}" for n, d in emd[variant].items()},
         title=(f"({letter}) " if letter else "") + f"{focus}, {name}",
     )
 plt.show()
@@ -533,8 +502,10 @@ plt.show()
 # %%
 emd_table = pd.DataFrame(
     {
-        VARIANT_LABELS[v]: {f"EMD members vs {n}": e[n] for n in (test_key, ood_key)}
-        for v, e in emd.items()
+        VARIANT_LABELS[v]: {
+            f"EMD members vs {sets.labels[name]}": d[name] for name in ("test", "ood")
+        }
+        for v, d in emd.items()
     }
 )
 emd_table["paper, ResNet-50 (Std / Temp / L2)"] = [
@@ -543,20 +514,12 @@ emd_table["paper, ResNet-50 (Std / Temp / L2)"] = [
 ]
 
 
-def direction(new: float, old: float, tol: float = 0.01) -> str:
-    return (
-        "higher"
-        if new > old + tol
-        else "lower" if new < old - tol else "about the same"
-    )
-
-
 # %% tags=["remove-cell"]
 for v, e in emd.items():
-    glue(f"ch6_emd_{v}_test", f"{e[test_key]:.3f}")
-    glue(f"ch6_emd_{v}_ood", f"{e[ood_key]:.3f}")
+    glue(f"ch6_emd_{v}_test", f"{e['test']:.3f}")
+    glue(f"ch6_emd_{v}_ood", f"{e['ood']:.3f}")
 closer = {
-    v: sum(emd[v][k] < emd["standard"][k] for k in (test_key, ood_key))
+    v: sum(emd[v][k] < emd["standard"][k] for k in ("test", "ood"))
     for v in ("temperature", "l2")
 }
 glue(
@@ -594,8 +557,8 @@ emd_table
 n_tsne = min(
     n_set, 500
 )  # points per set in the t-SNE pictures (t-SNE's cost grows faster than linearly)
-tsne_sets = {name: x[:n_tsne] for name, x in sets.items()}
-groups = np.repeat(np.arange(len(sets)), n_tsne)
+tsne_sets = {name: x[:n_tsne] for name, x in sets.x.items()}
+groups = np.repeat(np.arange(len(tsne_sets)), n_tsne)
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), constrained_layout=True)
 silhouette = {}
 for ax, (letter, variant) in zip(axes, [("", "standard"), ("c", "l2")]):
@@ -607,24 +570,27 @@ for ax, (letter, variant) in zip(axes, [("", "standard"), ("c", "l2")]):
     plots.plot_embedding(
         ax,
         embedding,
-        {name: groups == i for i, name in enumerate(sets)},
-        colors=SET_COLOURS,
+        {sets.labels[name]: groups == i for i, name in enumerate(tsne_sets)},
+        colors={sets.labels[name]: c for name, c in plots.SET_COLOURS.items()},
         title=(f"({letter}) " if letter else "")
         + f"{focus}, {VARIANT_LABELS[variant]}",
     )
 plt.show()
-sil = pd.DataFrame(silhouette).rename(columns=VARIANT_LABELS)
+sil = pd.DataFrame(silhouette)
 
 # %% tags=["remove-cell"]
 for key, row in (("ood", "OOD vs the rest"), ("mem", "members vs test non-members")):
     glue(
         f"ch6_sil_{key}",
-        f"{sil.loc[row, 'Standard']:.2f} (standard) and {sil.loc[row, 'L2']:.2f} (L2)",
+        f"{sil.loc[row, 'standard']:.2f} (standard) and {sil.loc[row, 'l2']:.2f} (L2)",
     )
-    glue(f"ch6_sil_{key}_dir", direction(sil.loc[row, "L2"], sil.loc[row, "Standard"]))
+    glue(
+        f"ch6_sil_{key}_dir",
+        direction_word(sil.loc[row, "l2"], sil.loc[row, "standard"]),
+    )
 
 # %%
-sil.style.format("{:.2f}")
+sil.rename(columns=VARIANT_LABELS).style.format("{:.2f}")
 
 # %% [markdown]
 # The OOD images separate from the target's own images with a silhouette of {glue:text}`ch6_sil_ood`
@@ -686,9 +652,7 @@ for arch in archs:  # the same AUROC as the shadow-fitted attack's in Table 2 ab
         point = tradeoff[
             (tradeoff.architecture == arch) & (tradeoff.variant == variant)
         ].auroc.iloc[0]
-        assert np.isclose(
-            point, table2.loc["Max. Score AUROC", (arch, VARIANT_LABELS[variant])]
-        )
+        assert np.isclose(point, table2.loc["max_score_auroc", (arch, variant)])
 labels = {**VARIANT_LABELS, "temperature_fitted": "Temp (fitted)"}
 fig, ax = plt.subplots(figsize=(8, 4.6), constrained_layout=True)
 plots.plot_tradeoff(

@@ -68,6 +68,7 @@ from helpers.claims import (
 from helpers.config import load_profile
 from helpers.evaluation import AttackEvaluation, styled_percent
 from helpers.experiment import Experiment
+from helpers.labels import labelled
 from helpers.notebook import glue, setup
 from helpers.reference import paper_attack_results, paper_table1
 from helpers.sources import available_sources, nonmember_sets
@@ -191,7 +192,7 @@ ours = ev.table(list(cfg.architectures))
 ours.columns = [f"{a} (this run)" for a in ours.columns]
 theirs = paper_table1()
 theirs.columns = [f"{a} (paper)" for a in theirs.columns]
-styled_percent(ours.join(theirs))
+styled_percent(labelled(ours.join(theirs)))
 
 # %% [markdown]
 # ## False-positive rates per source

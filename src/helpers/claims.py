@@ -26,7 +26,7 @@ from . import verdicts as vd
 from .evaluation import AttackEvaluation
 from .variants import ALL_VARIANTS
 from .architectures import effective_activation
-from .reference import paper_attack_results
+from .reference import PAPER_METRICS, paper_attack_results
 
 RESULT_COLUMNS = ("architecture", "activation", "variant", "source", "attack", "metric", "value", "se")
 METRICS = ("precision", "recall", "fpr", "auroc")
@@ -37,7 +37,6 @@ ATTACKS = ("entropy", "max_score", "top3")
 # book does not estimate, so its precision, recall and FPR get no verdict.
 THRESHOLD_ATTACKS = ("entropy", "max_score")
 ROW_COLUMNS = ("claim", "architecture", "attack", "detail", "measured", "se", "verdict")
-_PAPER_METRICS = {"Precision": "precision", "Recall": "recall", "FPR": "fpr", "AUROC": "auroc"}
 _PAPER_N = {"cifar10": 2500, "stanford_dogs": 2058}  # members = non-members per model
 STL10_SOURCES = ("stl10", "natural-patches")  # the paper's STL-10, else its offline stand-in
 
@@ -76,7 +75,7 @@ def results_from_paper() -> pd.DataFrame:
     """The paper's results as a results table; standard errors from its sample sizes
     (2,500 members and non-members per CIFAR-10 model, 2,058 for Stanford Dogs)."""
     raw = paper_attack_results()
-    raw = raw[raw.metric.isin(list(_PAPER_METRICS))].assign(metric=lambda d: d.metric.map(_PAPER_METRICS))
+    raw = raw[raw.metric.isin(list(PAPER_METRICS))].assign(metric=lambda d: d.metric.map(PAPER_METRICS))
     wide = raw.pivot_table(index=["dataset", "architecture", "variant", "source_key", "attack"],
                            columns="metric", values="value").reset_index()
     rows = []

@@ -35,10 +35,10 @@ from .config import ConfigError
 from .experiment import Experiment
 from .metrics import evaluate_attacks
 from .paths import atomic_write_text
-from .reference import ATTACK_LABELS
+from .labels import MODEL_METRIC_LABELS, fmt_pct, labelled, row_key
 from .scores import Scores, scores_from_logits, scores_from_probs
 from .training import cached_logits
-from .variants import VARIANT_LABELS, check_variant, training_variant
+from .variants import check_variant, training_variant
 
 ATTACK_NAMES = ("entropy", "max_score", "top3")
 REPORT_VERSION = "report-1"  # bump when attacks or metrics change (invalidates cached reports)
@@ -206,23 +206,21 @@ class AttackEvaluation:
     def table(self, architectures: Sequence[str], variant: str = "standard",
               metrics: Sequence[str] = ("precision", "recall", "fpr", "auroc"),
               with_calibration: bool = False) -> pd.DataFrame:
-        """A paper-style table (rows: metrics, columns: architectures) on test non-members."""
+        """A paper-style table on test non-members: columns are architectures, rows are
+        named ``train_accuracy``, ``test_accuracy`` (``ece``, ``oe`` with calibration) and
+        ``<attack>_<metric>`` (:func:`helpers.labels.row_key`); show it with
+        :func:`helpers.labels.labelled`."""
+        model_rows = list(MODEL_METRIC_LABELS) if with_calibration else ["train_accuracy", "test_accuracy"]
         columns = {}
         for arch in architectures:
             m = self.model_metrics(arch, variant)
-            col = {"Train Accuracy": m["train_accuracy"], "Test Accuracy": m["test_accuracy"]}
-            if with_calibration:
-                col.update({"ECE": m["ece"], "OE": m["oe"]})
+            col = {name: m[name] for name in model_rows}
             rep = self.evaluate(arch, variant).set_index("attack")
             for attack in self.attack_names:
                 for metric in metrics:
-                    col[f"{ATTACK_LABELS[attack]} {_short(metric)}"] = rep.loc[attack, metric]
+                    col[row_key(attack, metric)] = rep.loc[attack, metric]
             columns[arch] = col
         return pd.DataFrame(columns)
-
-
-def _short(metric: str) -> str:
-    return {"precision": "Pre", "recall": "Rec", "fpr": "FPR", "auroc": "AUROC"}.get(metric, metric)
 
 
 def styled_percent(table: pd.DataFrame, digits: int = 2) -> Any:
@@ -231,18 +229,20 @@ def styled_percent(table: pd.DataFrame, digits: int = 2) -> Any:
 
 
 def variant_table(ev: AttackEvaluation, architectures: Sequence[str], variants: Sequence[str]) -> pd.DataFrame:
-    """The paper's Table 2 layout: rows are metrics, columns ``(architecture, variant label)``."""
+    """The paper's Table 2 layout: rows are named metrics (see :meth:`AttackEvaluation.table`),
+    columns ``(architecture, variant)``."""
     columns = {}
     for arch in architectures:
         for variant in variants:
-            columns[(arch, VARIANT_LABELS[variant])] = ev.table([arch], variant, with_calibration=True)[arch]
+            columns[(arch, variant)] = ev.table([arch], variant, with_calibration=True)[arch]
     return pd.DataFrame(columns)
 
 
-def with_arrows(table: pd.DataFrame, base: str = "Standard", min_change: float = 0.01) -> pd.DataFrame:
-    """Percent strings, with an arrow where a variant differs from ``base`` by at least ``min_change``.
+def with_arrows(table: pd.DataFrame, base: str = "standard", min_change: float = 0.01) -> pd.DataFrame:
+    """For display: percent strings, with an arrow where a variant differs from ``base`` by
+    at least ``min_change``, and the paper's labels (:func:`helpers.labels.labelled`).
 
-    ``table`` has ``(architecture, variant label)`` columns, as :func:`variant_table` returns.
+    ``table`` has ``(architecture, variant)`` columns, as :func:`variant_table` returns.
     """
     out = table.map(lambda v: f"{100 * v:.1f} %")
     for arch, variant in table.columns:
@@ -251,4 +251,19 @@ def with_arrows(table: pd.DataFrame, base: str = "Standard", min_change: float =
         delta = table[(arch, variant)] - table[(arch, base)]
         arrows = np.where(delta >= min_change, "↑ ", np.where(delta <= -min_change, "↓ ", ""))
         out[(arch, variant)] = [a + s for a, s in zip(arrows, out[(arch, variant)])]
-    return out
+    return labelled(out)
+
+
+def change_between(table: pd.DataFrame, row: str, variant: str, base: str = "standard") -> str:
+    """``'arch: x % to y %; ...'``: one row of a :func:`variant_table`, from ``base`` to
+    ``variant``, for every architecture in the table (for prose)."""
+    archs = list(dict.fromkeys(a for a, _ in table.columns))
+    return "; ".join(f"{a}: {fmt_pct(table.loc[row, (a, base)])} to {fmt_pct(table.loc[row, (a, variant)])}"
+                     for a in archs)
+
+
+def count_lower(table: pd.DataFrame, row: str, variant: str, base: str = "standard") -> str:
+    """``'k of n'``: for how many architectures ``variant`` is below ``base`` in ``row``."""
+    archs = list(dict.fromkeys(a for a, _ in table.columns))
+    n = sum(bool(table.loc[row, (a, variant)] < table.loc[row, (a, base)]) for a in archs)
+    return f"{n} of {len(archs)}"

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .labels import fmt_pct  # noqa: F401  (chapters import it from here)
+
 
 def setup(seed: int = 42, cpu_threads: int | None = 2) -> None:
     """Seed every generator, fix the CPU thread count and apply the plotting style.
@@ -38,13 +40,6 @@ def glue(name: str, value: Any, display: bool = False) -> Any:
         return value
     _glue(name, value, display=display)
     return value
-
-
-def fmt_pct(x: float, digits: int = 1) -> str:
-    """``0.4476 -> '44.8 %'`` (NaN becomes 'n/a')."""
-    if x is None or not np.isfinite(x):
-        return "n/a"
-    return f"{100 * x:.{digits}f} %"
 
 
 def show_source(obj: Any) -> Any:

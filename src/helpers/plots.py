@@ -9,6 +9,13 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyBboxPatch
+from matplotlib.ticker import FixedLocator, NullFormatter, PercentFormatter
+from scipy.stats import gaussian_kde
+
+from .calibration import expected_calibration_error, overconfidence_error, reliability_table
+from .metrics import roc
 
 PALETTE = sns.color_palette("colorblind")
 ACTIVATION_COLOURS = {"relu": PALETTE[0], "leaky_relu": PALETTE[1], "silu": PALETTE[2], "tanh": PALETTE[3]}
@@ -64,7 +71,6 @@ def plot_roc(ax, y_true, score, label: str = "", log: bool = False, color=None, 
     at the axis floor (half of the smallest non-zero rate the sample can realise).
     ``chance=True`` also draws the diagonal of a random guess (once per axes).
     """
-    from .metrics import roc
 
     fpr, tpr, _ = roc(y_true, score)
     y = np.asarray(y_true).astype(bool)
@@ -129,7 +135,6 @@ def plot_reliability_diagram(ax, probs, labels, n_bins: int = 15, title: str = "
     confidence; the small grey bars at the bottom show the share of inputs in each bin.
     ECE and OE (same bins, :mod:`helpers.calibration`) are written in a corner.
     """
-    from .calibration import expected_calibration_error, overconfidence_error, reliability_table
 
     t = reliability_table(probs, labels, n_bins)
     t = t[t["count"] > 0]
@@ -153,34 +158,25 @@ def plot_reliability_diagram(ax, probs, labels, n_bins: int = 15, title: str = "
     ax.set_title(title)
 
 
-def plot_score_kde(ax, samples, reference: str | None = None, colors=None, title: str = "",
-                   bandwidth: float | None = 0.02, xlim: tuple[float, float] = (0.0, 1.0)) -> dict[str, float]:
-    """Gaussian KDE of scores in [0, 1] (e.g. max scores), with the EMD to ``reference`` in the legend.
+def plot_score_kde(ax, samples, colors=None, labels=None, notes=None, title: str = "",
+                   bandwidth: float | None = 0.02, xlim: tuple[float, float] = (0.0, 1.0)) -> None:
+    """Gaussian KDE of scores in [0, 1] (e.g. max scores), one curve per set.
 
-    ``samples`` maps a legend name to values. For every other set the earth mover's
-    (Wasserstein-1) distance to ``reference`` is computed on the raw values, appended to
-    its legend entry and returned. ``bandwidth`` is the kernel's standard deviation in score
-    units, the same for every set (``None``: scipy's Scott rule per set). Scores cannot
-    exceed 1, so the density is reflected at ``xlim[1]`` (no mass is lost past the largest
-    possible score). A set without spread is drawn as a vertical line.
+    ``samples`` maps a set's name to its values; ``colors``, ``labels`` (legend text) and
+    ``notes`` (appended to the legend text, e.g. a distance computed beforehand with
+    :func:`helpers.comparison.score_distances`) are keyed by the same names. ``bandwidth``
+    is the kernel's standard deviation in score units, the same for every set (``None``:
+    scipy's Scott rule per set). Scores cannot exceed 1, so the density is reflected at
+    ``xlim[1]`` (no mass is lost past the largest possible score). A set without spread is
+    drawn as a vertical line.
     """
-    from scipy.stats import gaussian_kde
-
-    from .metrics import earth_movers_distance
-
-    colors = colors or {}
-    if reference is not None and reference not in samples:
-        raise ValueError(f"parameter 'reference' has value {reference!r}; allowed: one of {list(samples)}")
+    colors, labels, notes = colors or {}, labels or {}, notes or {}
     if bandwidth is not None and not bandwidth > 0:
         raise ValueError(f"parameter 'bandwidth' has value {bandwidth!r}; allowed: a number > 0 or None")
     grid = np.linspace(*xlim, 500)
-    emd: dict[str, float] = {}
     for i, (name, values) in enumerate(samples.items()):
         v = np.asarray(values, dtype=np.float64).ravel()
-        label = name
-        if reference is not None and name != reference:
-            emd[name] = earth_movers_distance(samples[reference], v)
-            label = f"{name} (EMD {emd[name]:.3f})"
+        label = labels.get(name, name) + (f" ({notes[name]})" if name in notes else "")
         color = colors.get(name, PALETTE[i % len(PALETTE)])
         spread = float(np.std(v))
         if spread < 1e-12 and bandwidth is None:
@@ -201,7 +197,6 @@ def plot_score_kde(ax, samples, reference: str | None = None, colors=None, title
     ax.set_ylabel("density")
     ax.set_title(title)
     ax.legend(frameon=False, fontsize=8, loc="upper left")
-    return emd
 
 
 def plot_embedding(ax, embedding, groups, colors=None, title: str = "", size: float = 8.0) -> None:
@@ -234,7 +229,6 @@ def plot_tradeoff(ax, table, x: str = "ece", y: str = "auroc", label: str = "var
     the legend names colours (variants) and markers (groups). ``log_x`` puts the x axis on
     a log scale (calibration errors span orders of magnitude).
     """
-    from matplotlib.lines import Line2D
 
     labels = labels or {}
     markers = ["o", "s", "^", "D", "v", "P"]
@@ -258,7 +252,6 @@ def plot_tradeoff(ax, table, x: str = "ece", y: str = "auroc", label: str = "var
         handles.append(Line2D([], [], ls="", marker="o", color=colours[value], markeredgecolor="black",
                               label=labels.get(value, value)))
     if log_x:
-        from matplotlib.ticker import FixedLocator, NullFormatter, PercentFormatter
 
         ax.set_xscale("log")
         lo, hi = float(table[x].min()), float(table[x].max())
@@ -274,7 +267,6 @@ def plot_tradeoff(ax, table, x: str = "ece", y: str = "auroc", label: str = "var
 # --------------------------------------------------------------------------- chapter 2
 def _box(ax, x: float, y: float, w: float, h: float, text: str, colour, *, bold: bool = False) -> tuple[float, float, float, float]:
     """A rounded, labelled box; returns its (x, y, w, h)."""
-    from matplotlib.patches import FancyBboxPatch
 
     ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.02,rounding_size=0.15",
                                 facecolor=(*colour, 0.22), edgecolor=colour, linewidth=1.4))

@@ -11,9 +11,9 @@ from importlib import resources
 
 import pandas as pd
 
+from .labels import ATTACK_LABELS, METRIC_LABELS, row_key
 from .variants import VARIANT_LABELS
 
-ATTACK_LABELS = {"entropy": "Entropy", "max_score": "Max. Score", "top3": "Top-3 Scores"}
 CITATION = "Hintersdorf, Struppek & Kersting (IJCAI 2022)"
 
 
@@ -33,45 +33,43 @@ def paper_model_results() -> pd.DataFrame:
     return _read("paper_model_results.csv").copy()
 
 
+# The result files' metric names -> this library's row names.
+PAPER_METRICS = {"Precision": "precision", "Recall": "recall", "FPR": "fpr", "AUROC": "auroc"}
+PAPER_MODEL_METRICS = {"train_accuracy_target": "train_accuracy", "test_accuracy_target": "test_accuracy",
+                       "ece_target": "ece", "oe_target": "oe"}
+
+
+def _table_rows(models: pd.DataFrame, attacks: pd.DataFrame) -> dict[str, float]:
+    """One column of a paper table: model metrics, then ``<attack>_<metric>`` rows."""
+    col = {PAPER_MODEL_METRICS[r.metric]: r.value for r in models.itertuples() if r.metric in PAPER_MODEL_METRICS}
+    for r in attacks[attacks.metric.isin(list(PAPER_METRICS))].itertuples():
+        col[row_key(r.attack, PAPER_METRICS[r.metric])] = r.value
+    return col
+
+
+def _row_order(with_calibration: bool) -> list[str]:
+    models = list(PAPER_MODEL_METRICS.values())[: 4 if with_calibration else 2]
+    return models + [row_key(a, m) for a in ATTACK_LABELS for m in METRIC_LABELS]
+
+
 def paper_table1(dataset: str = "cifar10") -> pd.DataFrame:
-    """The paper's Table 1: accuracies and attack metrics on the test split, per architecture."""
-    attacks = paper_attack_results()
-    attacks = attacks[(attacks.dataset == dataset) & (attacks.variant == "standard")
-                      & (attacks.source_key == "test")
-                      & attacks.metric.isin(["Precision", "Recall", "FPR", "AUROC"])]
-    models = paper_model_results()
-    models = models[(models.dataset == dataset) & (models.variant == "standard")
-                    & models.metric.isin(["train_accuracy_target", "test_accuracy_target"])]
-    rows = {}
-    for arch, group in models.groupby("architecture"):
-        rows.setdefault(arch, {})
-        for _, r in group.iterrows():
-            label = "Train Accuracy" if r.metric.startswith("train") else "Test Accuracy"
-            rows[arch][label] = r.value
-    for (arch, attack, metric), value in attacks.groupby(["architecture", "attack", "metric"])["value"].first().items():
-        short = {"Precision": "Pre", "Recall": "Rec"}.get(metric, metric)
-        rows.setdefault(arch, {})[f"{ATTACK_LABELS[attack]} {short}"] = value
-    order = ["Train Accuracy", "Test Accuracy"] + [
-        f"{label} {m}" for label in ATTACK_LABELS.values() for m in ("Pre", "Rec", "FPR", "AUROC")
-    ]
-    table = pd.DataFrame(rows)
-    return table.reindex([r for r in order if r in table.index])
-
-
+    """The paper's Table 1 (test split, standard models): columns are architectures, rows
+    named as in :meth:`helpers.evaluation.AttackEvaluation.table`."""
+    attacks = paper_attack_results().query("dataset == @dataset and variant == 'standard' and source_key == 'test'")
+    models = paper_model_results().query("dataset == @dataset and variant == 'standard'")
+    models = models[models.metric.isin(["train_accuracy_target", "test_accuracy_target"])]
+    table = pd.DataFrame({arch: _table_rows(models[models.architecture == arch],
+                                            attacks[attacks.architecture == arch])
+                          for arch in sorted(set(models.architecture) | set(attacks.architecture))})
+    return table.reindex([r for r in _row_order(False) if r in table.index])
 
 
 def paper_table2(variants=tuple(VARIANT_LABELS)) -> pd.DataFrame:
-    """The paper's Table 2 (ResNet-50 on Stanford Dogs): columns ``("resnet50 (paper)", label)``."""
+    """The paper's Table 2 (ResNet-50 on Stanford Dogs): columns ``("resnet50 (paper)", variant)``,
+    rows named as in :func:`helpers.evaluation.variant_table`."""
     models = paper_model_results().query("architecture == 'resnet50' and dataset == 'stanford_dogs'")
     attacks = paper_attack_results().query("architecture == 'resnet50' and dataset == 'stanford_dogs' "
                                            "and source_key == 'test'")
-    names = {"train_accuracy_target": "Train Accuracy", "test_accuracy_target": "Test Accuracy",
-             "ece_target": "ECE", "oe_target": "OE"}
-    short = {"Precision": "Pre", "Recall": "Rec", "FPR": "FPR", "AUROC": "AUROC"}
-    columns = {}
-    for variant in variants:
-        col = {names[r.metric]: r.value for r in models[models.variant == variant].itertuples() if r.metric in names}
-        for r in attacks[(attacks.variant == variant) & attacks.metric.isin(list(short))].itertuples():
-            col[f"{ATTACK_LABELS[r.attack]} {short[r.metric]}"] = r.value
-        columns[("resnet50 (paper)", VARIANT_LABELS[variant])] = col
-    return pd.DataFrame(columns)
+    table = pd.DataFrame({("resnet50 (paper)", v): _table_rows(models[models.variant == v], attacks[attacks.variant == v])
+                          for v in variants})
+    return table.reindex([r for r in _row_order(True) if r in table.index])
