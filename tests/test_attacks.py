@@ -16,6 +16,7 @@ from helpers.attacks import (
     MaxScoreAttack,
     NotFittedError,
     Top3Attack,
+    fit_attacks,
     make_attack,
     make_attacks,
 )
@@ -248,3 +249,15 @@ def test_threshold_in_natural_units():
     assert ((max_score(m) >= ms.threshold_score_ * (1 - 1e-12)) >= ms.predict(m)).all()
     en = EntropyAttack().fit(m, n)
     assert en.threshold_entropy_ > 0
+
+
+def test_fit_attacks_fits_each_named_attack_like_make_attacks_then_fit():
+    rng = np.random.default_rng(3)
+    members = rng.dirichlet(np.full(5, 0.2), size=120)
+    nonmembers = rng.dirichlet(np.full(5, 1.0), size=120)
+    fitted = fit_attacks(("max_score", "entropy"), members, nonmembers, seed=2, rule="paper")
+    by_hand = {n: a.fit(members, nonmembers) for n, a in make_attacks(("max_score", "entropy"), seed=2, rule="paper").items()}
+    assert list(fitted) == ["max_score", "entropy"]
+    for name in fitted:
+        assert fitted[name].threshold_ == by_hand[name].threshold_
+        assert fitted[name].rule == "paper"

@@ -137,3 +137,42 @@ def test_cells_that_glue_numbers_are_hidden_in_the_html(source):
                                cell.source)
             assert not drawn or "Setup" in cell.source, (
                 f"{source.name} cell {i} is hidden but shows output: {drawn}")
+
+
+def _shown_objects(source: Path) -> list[tuple[str, object]]:
+    """``(expression, object)`` for every ``show_source(X)`` of a chapter, resolved through
+    the chapter's own ``from helpers... import`` lines."""
+    import ast
+    import importlib
+
+    tree = ast.parse(source.read_text(encoding="utf-8"))
+    names = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("helpers"):
+            for a in node.names:
+                module = importlib.import_module(node.module)
+                value = getattr(module, a.name, None)
+                if value is None:  # ``from helpers import plots``: a submodule
+                    value = importlib.import_module(f"{node.module}.{a.name}")
+                names[a.asname or a.name] = value
+    shown = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "show_source":
+            expr = ast.unparse(node.args[0])
+            root, *attrs = expr.split(".")
+            obj = names[root]
+            for attr in attrs:
+                obj = getattr(obj, attr)
+            shown.append((expr, obj))
+    return shown
+
+
+@pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.stem)
+def test_library_code_shown_in_a_chapter_fits_the_page(source):
+    import inspect
+    import textwrap
+
+    for expr, obj in _shown_objects(source):
+        lines = textwrap.dedent(inspect.getsource(obj)).splitlines()
+        long = [f"{len(line)}: {line[:60]}..." for line in lines if len(line) > MAX_CODE_LINE]
+        assert not long, f"{source.name} shows {expr} with lines over {MAX_CODE_LINE} characters:\n" + "\n".join(long)

@@ -7,6 +7,7 @@ from helpers.config import ConfigError
 from helpers.evaluation import AttackEvaluation
 from helpers.variants import ALL_VARIANTS
 from helpers.experiment import Experiment
+from helpers.scores import scores_from_logits
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +43,20 @@ def test_temperature_lowers_confidence(ev):
     plain = ev.scores("salem_cnn", "target", "standard", "target_nonmembers").probs.max(1)
     cooled = ev.scores("salem_cnn", "target", "temperature", "target_nonmembers").probs.max(1)
     assert cooled.mean() < plain.mean()
+
+
+def test_an_evaluation_can_carry_its_own_temperature_on_the_same_models(ev):
+    own = AttackEvaluation(ev.exp, temperature=2.5)
+    logits = ev.scores("salem_cnn", "target", "standard", "target_nonmembers").logits
+    expected = scores_from_logits(logits, temperature=2.5).probs
+    got = own.scores("salem_cnn", "target", "temperature", "target_nonmembers").probs
+    assert np.allclose(got, expected)
+    assert own.exp.model("salem_cnn", "target", "standard") is ev.exp.model("salem_cnn", "target", "standard")
+    default = ev.evaluate("salem_cnn", "temperature")
+    assert not default.equals(own.evaluate("salem_cnn", "temperature"))  # not served from T=10's report
+    for bad in (0, -1.0, float("nan"), "10"):
+        with pytest.raises(ConfigError, match="parameter 'temperature'"):
+            AttackEvaluation(ev.exp, temperature=bad)
 
 
 def test_laplace_never_sees_evaluation_nonmembers(ev):

@@ -19,6 +19,7 @@ from helpers.sources import (
     nonmember_set,
     nonmember_sets,
     permute_pixels,
+    select_sources,
 )
 
 CHEAP = ["test", "permuted", "scaled", "unnormalized", "natural-patches", "printed-letters", "uniform-noise"]
@@ -207,3 +208,14 @@ def test_plot_fpr_bars_draws_one_bar_per_source_and_attack_and_an_overlay():
     with pytest.raises(ValueError, match="variant"):
         plot_fpr_bars(ax, df, overlay_variant="l2")
     plt.close(fig)
+
+
+def test_select_sources_puts_test_first_and_names_bad_values(exp):
+    assert select_sources(exp) == available_sources(exp)
+    assert select_sources(exp, "uniform-noise") == ["test", "uniform-noise"]
+    assert select_sources(exp, ["scaled", "test", "scaled"]) == ["test", "scaled"]
+    assert select_sources(exp, ["imagefolder:somewhere"]) == ["test", "imagefolder:somewhere"]
+    with pytest.raises(ConfigError, match="parameter 'sources' has value"):
+        select_sources(exp, [])
+    with pytest.raises(ConfigError, match=r"unknown source\(s\) \['mnist'\]"):
+        select_sources(exp, ["mnist"])

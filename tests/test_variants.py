@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import claims, evaluation, experiment, plots, reference
+from helpers import claims, experiment, labels, plots, reference
 from helpers.config import ConfigError
 from helpers.variants import (
     ALL_VARIANTS,
@@ -35,4 +35,4 @@ def test_post_hoc_variants_reuse_the_standard_model():
 def test_no_module_keeps_its_own_list():
     assert experiment.VARIANTS is TRAINING_VARIANTS
     assert claims.ALL_VARIANTS is ALL_VARIANTS
-    assert evaluation.VARIANT_LABELS is VARIANT_LABELS and reference.VARIANT_LABELS is VARIANT_LABELS
+    assert labels.VARIANT_LABELS is VARIANT_LABELS and reference.VARIANT_LABELS is VARIANT_LABELS

@@ -64,12 +64,12 @@ import numpy as np
 import pandas as pd
 
 from helpers import plots
-from helpers.attacks import RULES, ThresholdAttack, make_attacks
+from helpers.attacks import RULES, ThresholdAttack, fit_attacks
 from helpers.config import ConfigError, load_profile
 from helpers.evaluation import AttackEvaluation, styled_percent
 from helpers.labels import ATTACK_LABELS, labelled, row_key
 from helpers.experiment import Experiment
-from helpers.metrics import evaluate_attacks
+from helpers.metrics import evaluate_attacks, membership_labels
 from helpers.notebook import fmt_pct, glue, setup, show_source
 from helpers.reference import CITATION, paper_table1
 from helpers.scores import entropy, max_log_odds, scores_from_logits
@@ -373,11 +373,13 @@ saturation.style.format(
 def fit_and_evaluate(scores: dict, rule_name: str) -> pd.DataFrame:
     """Fit the two threshold attacks with one tie rule on shadow scores; evaluate them
     on target scores."""
-    attacks = make_attacks(("max_score", "entropy"), seed=cfg.seed, rule=rule_name)
-    attacks = {
-        k: a.fit(scores["shadow_members"], scores["shadow_nonmembers"])
-        for k, a in attacks.items()
-    }
+    attacks = fit_attacks(
+        ("max_score", "entropy"),
+        scores["shadow_members"],
+        scores["shadow_nonmembers"],
+        seed=cfg.seed,
+        rule=rule_name,
+    )
     return evaluate_attacks(
         attacks, scores["target_members"], scores["target_nonmembers"]
     ).set_index("attack")
@@ -601,7 +603,7 @@ fig, axes = plt.subplots(
 for col, arch in enumerate(archs):
     members = ev.scores(arch, "target", "standard", "target_members")
     nonmembers = ev.scores(arch, "target", "standard", "target_nonmembers")
-    y = np.r_[np.ones(len(members)), np.zeros(len(nonmembers))]
+    y = membership_labels(len(members), len(nonmembers))
     for row, log in enumerate([False, True]):
         ax = axes[row, col]
         for i, (name, attack) in enumerate(fitted[arch].items()):
@@ -745,7 +747,7 @@ styled_percent(labelled(side), digits=1)
 #    Does it beat the maximum-score attack? Which attacker model does that assume?
 # 4. The shadow model here uses the target's exact recipe. Fit the attacks on the shadow
 #    models of `Experiment(cfg.replace(epochs=10), progress=False)` instead
-#    (`make_attacks` and `fit`), keep this chapter's target, and evaluate with
+#    (`helpers.attacks.fit_attacks`), keep this chapter's target, and evaluate with
 #    `helpers.metrics.evaluate_attacks`. How much do precision and recall move?
 # 5. Show that, with as many members as non-members, recall > precision holds exactly when
 #    FPR + TPR > 1. (Hint: write precision as TPR / (TPR + FPR).) Where does that line

@@ -68,14 +68,14 @@ import numpy as np
 import pandas as pd
 
 from helpers import plots
-from helpers.config import ConfigError, load_profile
+from helpers.config import load_profile
 from helpers.evaluation import AttackEvaluation, styled_percent
 from helpers.experiment import Experiment
 from helpers.notebook import fmt_pct, glue, setup
 from helpers.reference import CITATION, paper_attack_results
 from helpers.scores import max_score
 from helpers.generator import fake_generator
-from helpers.sources import available_sources, describe_sources, nonmember_set
+from helpers.sources import describe_sources, nonmember_set, select_sources
 
 cfg = load_profile(profile, overrides, dataset=dataset, seed=seed)
 setup(cfg.seed, cfg.cpu_threads)
@@ -83,25 +83,7 @@ exp = Experiment(cfg, progress=False)
 ev = AttackEvaluation(exp)
 archs = list(cfg.architectures)
 attacks = list(ev.attack_names)
-if sources is None:
-    source_names = available_sources(exp)
-elif isinstance(sources, str):
-    source_names = [sources]
-elif (
-    isinstance(sources, (list, tuple))
-    and all(isinstance(s, str) for s in sources)
-    and sources
-):
-    source_names = list(sources)
-else:
-    raise ConfigError(
-        f"parameter 'sources' has value {sources!r}; allowed: None or a non-empty list"
-        f" of source names from {available_sources(exp)} (or imagefolder:PATH)"
-    )
-if "test" not in source_names:
-    source_names = [
-        "test"
-    ] + source_names  # the reference every other source is compared with
+source_names = select_sources(exp, sources)  # "test" first: the reference
 print(
     f"profile {cfg.name!r}, dataset {cfg.dataset!r}, architectures {archs}, seed"
     f" {cfg.seed}"

@@ -68,7 +68,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import plots
-from helpers.calibration import fingerprint
+from helpers.calibration import LaplacePredictor, fingerprint
 from helpers.comparison import comparison_sets, direction_word, score_distances
 from helpers.config import ConfigError, load_profile
 from helpers.evaluation import (
@@ -80,7 +80,7 @@ from helpers.evaluation import (
 from helpers.variants import VARIANT_LABELS
 from helpers.embedding import embedding_silhouettes, penultimate_features, tsne_2d
 from helpers.experiment import Experiment
-from helpers.notebook import fmt_pct, glue, setup
+from helpers.notebook import fmt_pct, glue, setup, show_source
 from helpers.reference import CITATION, paper_table2
 from helpers.sources import available_sources, nonmember_set
 
@@ -334,6 +334,14 @@ pd.DataFrame(
 # step used (a key, a size and a content fingerprint), and the fit refuses to run if any image
 # of the calibration split is also an evaluation non-member.
 # ```
+#
+# Once fitted, the approximation replaces the softmax of the standard model wherever the
+# `laplace` variant is asked for: the attacks read the probit predictive below, computed by
+# laplace-torch on the last layer's features in batches, with a fixed seed for the sampling
+# link functions.
+
+# %%
+show_source(LaplacePredictor.predict_proba)
 
 # %%
 laplace_rows = []

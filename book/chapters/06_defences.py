@@ -81,8 +81,8 @@ from helpers.evaluation import (
 from helpers.variants import ALL_VARIANTS, VARIANT_LABELS
 from helpers.embedding import embedding_silhouettes, penultimate_features, tsne_2d
 from helpers.experiment import Experiment
-from helpers.metrics import auroc
-from helpers.notebook import fmt_pct, glue, setup
+from helpers.metrics import auroc, membership_labels
+from helpers.notebook import fmt_pct, glue, setup, show_source
 from helpers.reference import CITATION, paper_table2
 from helpers.scores import max_log_odds, scores_from_logits
 
@@ -125,7 +125,11 @@ print(
 # the attacker's shadow model alike, squeezes every score towards $1/K$. We compute both. The
 # fitted temperature comes from the held-out calibration split, never from data the attacks
 # are evaluated on, and is fitted on each architecture's target model (the attacker, who
-# knows the recipe, applies the same value to the shadow model).
+# knows the recipe, applies the same value to the shadow model). The fit is a
+# one-dimensional search over $\log T$ for the lowest negative log-likelihood:
+
+# %%
+show_source(TemperatureScaler.fit)
 
 # %%
 x_cal, y_cal = exp.input_set("calibration")
@@ -133,14 +137,9 @@ fitted_t = {}
 for arch in archs:
     logits = ev.predict_scores(arch, "target", "standard", x_cal).logits
     fitted_t[arch] = TemperatureScaler().fit(logits, y_cal.numpy()).temperature
-# one evaluation per fitted temperature: the 'temperature' variant of a profile with T
-# replaced
-ev_fit = {
-    arch: AttackEvaluation(
-        Experiment(cfg.replace(temperature=fitted_t[arch]), progress=False)
-    )
-    for arch in archs
-}
+# one evaluation per fitted temperature, on the same models: its 'temperature' variant
+# divides the logits by that T
+ev_fit = {arch: AttackEvaluation(exp, temperature=fitted_t[arch]) for arch in archs}
 t_rows = []
 for arch in archs:
     for label, e, t in (
@@ -256,7 +255,7 @@ for t in slider_t:
     )
     pngs.append(plots.figure_to_png(fig))
     members, nonmembers = scored["members"], scored["test"]
-    y = np.r_[np.ones(n_set, bool), np.zeros(n_set, bool)]
+    y = membership_labels(n_set, n_set)
     t_rows.append(
         {
             "T": t,
@@ -620,7 +619,7 @@ def target_point(e: AttackEvaluation, arch: str, variant: str) -> dict:
     m = e.model_metrics(arch, variant)
     members = e.scores(arch, "target", variant, "target_members")
     nonmembers = e.scores(arch, "target", variant, "target_nonmembers")
-    y = np.r_[np.ones(len(members), bool), np.zeros(len(nonmembers), bool)]
+    y = membership_labels(len(members), len(nonmembers))
     return {
         "ece": m["ece"],
         "oe": m["oe"],

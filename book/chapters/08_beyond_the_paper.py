@@ -84,13 +84,13 @@ from helpers.audit import audit, low_fpr_tpr, pivot_audit, threshold_at_fpr
 from helpers.config import ConfigError, load_profile
 from helpers.evaluation import AttackEvaluation
 from helpers.experiment import Experiment
-from helpers.metrics import auroc, tpr_at_fpr
+from helpers.metrics import auroc, membership_labels, tpr_at_fpr
 from helpers.notebook import fmt_pct, glue, setup, show_source
 from helpers.reference_attacks import LiRA, RankTest, ReferenceSignals, rank_p_value
 from helpers.reference_models import ReferenceModels
 from helpers.reference_study import PAPER_ATTACKS, ReferenceStudy
 from helpers.scores import scores_from_logits
-from helpers.sources import available_sources, describe_sources
+from helpers.sources import describe_sources, select_sources
 from helpers.verdicts import (
     FAILS,
     HOLDS,
@@ -112,21 +112,7 @@ if arch not in cfg.architectures:
         f"parameter 'architecture' has value {arch!r}; allowed: one of"
         f" {list(cfg.architectures)}"
     )
-if sources is None:
-    source_names = available_sources(exp)
-elif (
-    isinstance(sources, (list, tuple))
-    and sources
-    and all(isinstance(s, str) for s in sources)
-):
-    source_names = list(sources)
-else:
-    raise ConfigError(
-        f"parameter 'sources' has value {sources!r}; allowed: None or a non-empty list"
-        f" of source names from {available_sources(exp)}"
-    )
-if "test" not in source_names:
-    source_names = ["test"] + source_names
+source_names = select_sources(exp, sources)  # "test" first: the reference
 K = cfg.n_references
 print(
     f"profile {cfg.name!r}, dataset {cfg.dataset!r}, architecture {arch!r}, K = {K}"
@@ -891,7 +877,7 @@ for variant in ("standard", "label_smoothing", "l2", "temperature"):
         variant_signals(vrefs, f"target_{p}", "target", training, t)
         for p in ("members", "nonmembers")
     )
-    y = np.r_[np.ones(len(members)), np.zeros(len(nonmembers))]
+    y = membership_labels(len(members), len(nonmembers))
     max_attack = ev.fitted_attacks(arch, variant)["max_score"]
     ms = np.r_[
         max_attack.membership_score(scores_from_logits(members.target_logits)),

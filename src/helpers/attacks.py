@@ -56,6 +56,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_curve
 
+from .metrics import membership_labels
 from .scores import Scores, as_scores, entropy, log_entropy, max_log_odds, top_k
 
 RULES = ("ranked", "paper")
@@ -179,7 +180,7 @@ class ThresholdAttack(Attack):
 
     def _fit(self, members: Scores, nonmembers: Scores) -> None:
         m, n = self._membership_score(members), self._membership_score(nonmembers)
-        y = np.r_[np.ones(len(m)), np.zeros(len(n))]
+        y = membership_labels(len(m), len(n))
         fpr, tpr, thresholds = roc_curve(y, np.r_[m, n], drop_intermediate=False)
         best = int(np.argmax(tpr - fpr))  # first = highest threshold among equals
         self.threshold_ = float(thresholds[best])
@@ -322,7 +323,7 @@ class Top3Attack(Attack):
         from sklearn.neural_network import MLPClassifier
 
         x = np.vstack([self._features(members), self._features(nonmembers)])
-        y = np.r_[np.ones(len(members)), np.zeros(len(nonmembers))].astype(int)
+        y = membership_labels(len(members), len(nonmembers)).astype(int)
         use_validation = self.val_fraction > 0 and int(self.val_fraction * len(x)) >= 2
         model = MLPClassifier(
             hidden_layer_sizes=(self.hidden,), activation="relu", solver="adam",
@@ -394,3 +395,16 @@ def make_attacks(
             extra["rule"] = rule
         out[name] = make_attack(name, seed=seed, **extra)
     return out
+
+
+def fit_attacks(
+    names: tuple[str, ...],
+    members: Any,
+    nonmembers: Any,
+    *,
+    seed: int = 0,
+    rule: str = "ranked",
+) -> dict[str, Attack]:
+    """The named attacks (:func:`make_attacks`), each fitted on the attacker's member and
+    non-member scores, e.g. the shadow model's."""
+    return {name: a.fit(members, nonmembers) for name, a in make_attacks(names, seed=seed, rule=rule).items()}

@@ -132,11 +132,18 @@ class TemperatureScaler:
         return float(-lp[np.arange(len(z)), y].mean())
 
     def fit(self, logits: Any, labels: Any) -> "TemperatureScaler":
+        """Choose ``T`` with the lowest NLL of ``labels`` (bounded search over log T)."""
         z = _logits(logits)
         _probs_labels(np.full(z.shape, 1.0 / z.shape[1]), labels)  # validates the labels
-        y = np.asarray(labels.detach().cpu().numpy() if hasattr(labels, "detach") else labels, dtype=np.int64)
-        lo, hi = np.log(self.bounds)
-        res = minimize_scalar(lambda lt: self.nll(z, y, float(np.exp(lt))), bounds=(lo, hi), method="bounded", options={"xatol": 1e-6})
+        if hasattr(labels, "detach"):
+            labels = labels.detach().cpu().numpy()
+        y = np.asarray(labels, dtype=np.int64)
+        res = minimize_scalar(
+            lambda log_t: self.nll(z, y, float(np.exp(log_t))),
+            bounds=tuple(np.log(self.bounds)),
+            method="bounded",
+            options={"xatol": 1e-6},
+        )
         self.temperature = float(np.exp(res.x))
         self.nll_ = float(res.fun)
         return self
@@ -196,7 +203,8 @@ class LaplacePredictor:
             torch.manual_seed(self.seed)
             for start in range(0, len(x), self.batch_size):
                 xb = x[start : start + self.batch_size].to(device)
-                p = self.la(xb, pred_type="glm", link_approx=self.link_approx, n_samples=self.n_samples)
+                p = self.la(xb, pred_type="glm", link_approx=self.link_approx,
+                            n_samples=self.n_samples)
                 out.append(p.detach().double().cpu())
         probs = torch.cat(out).numpy() if out else np.zeros((0, 0))
         return probs / probs.sum(axis=1, keepdims=True)

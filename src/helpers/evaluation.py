@@ -11,7 +11,8 @@ One object answers every question the chapters ask about attacks:
 Variants (each applied identically to target and shadow, as the attacker knows the recipe):
 
 * ``standard``, ``label_smoothing``, ``l2``: training variants (:mod:`helpers.experiment`);
-* ``temperature``: the standard model's logits divided by ``profile.temperature``;
+* ``temperature``: the standard model's logits divided by ``profile.temperature`` (or the
+  evaluation's own ``temperature``);
 * ``laplace``: a last-layer KFAC Laplace approximation around the standard model, its
   Hessian fitted on that model's own training split and its prior precision chosen on the
   held-out calibration split (lowest negative log-likelihood), so no evaluation
@@ -28,7 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .attacks import Attack, make_attacks
+from .attacks import Attack, fit_attacks
 from .cache import cached_tensors, fingerprint
 from .calibration import LaplacePredictor, expected_calibration_error, laplace_last_layer, overconfidence_error
 from .config import ConfigError
@@ -47,10 +48,20 @@ LAPLACE_SETTINGS = "last-layer kron, prior by gridsearch on the calibration spli
 
 
 class AttackEvaluation:
-    """Scores, fitted attacks and metric tables for one experiment, each computed once."""
+    """Scores, fitted attacks and metric tables for one experiment, each computed once.
 
-    def __init__(self, experiment: Experiment, attacks: Sequence[str] = ATTACK_NAMES, rule: str = "ranked"):
+    ``temperature`` is the ``T`` of the ``temperature`` variant (default
+    ``profile.temperature``): ``AttackEvaluation(exp, temperature=t)`` evaluates another
+    temperature on the same experiment's models, e.g. one fitted on the calibration split.
+    """
+
+    def __init__(self, experiment: Experiment, attacks: Sequence[str] = ATTACK_NAMES, rule: str = "ranked",
+                 temperature: float | None = None):
+        if temperature is not None and not (isinstance(temperature, (int, float)) and np.isfinite(temperature)
+                                            and temperature > 0):
+            raise ConfigError(f"parameter 'temperature' has value {temperature!r}; allowed: a number > 0 or None")
         self.exp = experiment
+        self.temperature = experiment.profile.temperature if temperature is None else temperature
         self.attack_names = tuple(attacks)
         self.rule = rule
         self._scores: dict[tuple, Scores] = {}
@@ -92,7 +103,7 @@ class AttackEvaluation:
         training = training_variant(variant)
         parts = [SCORES_VERSION, self.exp.model(architecture, role, training).key, variant]
         if variant == "temperature":
-            parts.append(repr(self.exp.profile.temperature))
+            parts.append(repr(self.temperature))
         if variant == "laplace":
             parts += [self.exp.splits.key(), str(self.exp.profile.seed), LAPLACE_SETTINGS]
         return "|".join(parts)
@@ -111,7 +122,7 @@ class AttackEvaluation:
             training = training_variant(variant)
             trained = self.exp.model(architecture, role, training)
             logits = cached_logits(trained, x, cache_dir=self.exp.profile.cache_dir, device=device)
-            temperature = self.exp.profile.temperature if variant == "temperature" else 1.0
+            temperature = self.temperature if variant == "temperature" else 1.0
             return scores_from_logits(logits.numpy(), temperature=temperature)
         key = hashlib.sha256(f"{self._predictor_key(architecture, role, variant)}|{fingerprint(x)}".encode())
         path = self.exp.cache_dir / "derived" / f"laplace-{key.hexdigest()[:32]}.pt"
@@ -144,8 +155,8 @@ class AttackEvaluation:
         if key not in self._attacks:
             members = self.scores(architecture, "shadow", variant, "shadow_members")
             nonmembers = self.scores(architecture, "shadow", variant, "shadow_nonmembers")
-            attacks = make_attacks(self.attack_names, seed=self.exp.profile.seed, rule=self.rule)
-            self._attacks[key] = {n: a.fit(members, nonmembers) for n, a in attacks.items()}
+            self._attacks[key] = fit_attacks(self.attack_names, members, nonmembers,
+                                             seed=self.exp.profile.seed, rule=self.rule)
         return self._attacks[key]
 
     def evaluate(self, architecture: str, variant: str = "standard", source: str = "test",

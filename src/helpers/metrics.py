@@ -28,6 +28,11 @@ from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 from .scores import as_scores, max_score
 
 
+def membership_labels(n_members: int, n_nonmembers: int) -> np.ndarray:
+    """The ground truth of an evaluation: ``n_members`` True, then ``n_nonmembers`` False."""
+    return np.r_[np.ones(int(n_members), bool), np.zeros(int(n_nonmembers), bool)]
+
+
 def _binary(a: Any, name: str) -> np.ndarray:
     arr = np.asarray(a)
     if arr.ndim != 1:
@@ -255,7 +260,7 @@ def attack_report(attack: Any, member_scores: Any, nonmember_scores: Any, /, **l
             raise ValueError(f"parameter {name!r} is empty; allowed: at least one row")
     score = np.r_[attack.membership_score(members), attack.membership_score(nonmembers)]
     pred = np.r_[attack.predict(members), attack.predict(nonmembers)]
-    y = np.r_[np.ones(len(members), bool), np.zeros(len(nonmembers), bool)]
+    y = membership_labels(len(members), len(nonmembers))
     maxs = np.r_[max_score(members), max_score(nonmembers)]
     out: dict[str, Any] = dict(labels)
     out.setdefault("attack", getattr(attack, "name", type(attack).__name__))

@@ -6,8 +6,12 @@ import random
 from typing import Any
 
 import numpy as np
+import torch
 
 from .labels import fmt_pct  # noqa: F401  (chapters import it from here)
+from .plots import set_style
+
+__all__ = ["fmt_pct", "glue", "setup", "show_source"]
 
 
 def setup(seed: int = 42, cpu_threads: int | None = 2) -> None:
@@ -16,10 +20,6 @@ def setup(seed: int = 42, cpu_threads: int | None = 2) -> None:
     The thread count changes the order of floating-point sums, so a fixed value (the
     profile's ``cpu_threads``) keeps scores and tables identical across machines.
     """
-    import torch
-
-    from .plots import set_style
-
     if cpu_threads is not None:
         torch.set_num_threads(int(cpu_threads))
     random.seed(seed)

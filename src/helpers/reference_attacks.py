@@ -55,7 +55,7 @@ from scipy import stats
 from scipy.special import logsumexp
 
 from .attacks import NotFittedError
-from .metrics import auroc, best_threshold
+from .metrics import auroc, best_threshold, membership_labels
 
 __all__ = [
     "LABEL_MODES", "REFERENCE_ATTACKS", "DifficultyCalibration", "LiRA", "RMIA", "RankTest",
@@ -329,20 +329,23 @@ def rank_p_value(target: Any, references: Any, out: Any = None) -> np.ndarray:
     """Conformal p-value ``(1 + #{OUT k: s_k >= s_t}) / (K_out + 1)`` per input.
 
     ``target`` (N,), ``references`` (K, N), ``out`` (K, N) bool (``None``: all OUT).
-    If the target's statistic and its OUT references' are exchangeable (a non-member), the
-    p-value is super-uniform: ``P(p <= alpha) <= alpha`` for every ``alpha``, whatever the
-    distribution of the statistic on that input; ties only make it more conservative.
+    If the target's statistic and its OUT references' are exchangeable (a non-member),
+    the p-value is super-uniform: ``P(p <= alpha) <= alpha`` for every ``alpha``,
+    whatever the distribution of the statistic on that input; ties only make it more
+    conservative.
     """
     t = np.asarray(target, dtype=np.float64)
     r = np.asarray(references, dtype=np.float64)
     if t.ndim != 1 or r.ndim != 2 or r.shape[1] != t.shape[0]:
         raise ValueError(
-            f"parameters 'target' and 'references' have shapes {t.shape} and {r.shape}; "
-            f"allowed: (N,) and (K, N)"
+            f"parameters 'target' and 'references' have shapes {t.shape} and "
+            f"{r.shape}; allowed: (N,) and (K, N)"
         )
     o = np.ones(r.shape, dtype=bool) if out is None else np.asarray(out, dtype=bool)
     if o.shape != r.shape:
-        raise ValueError(f"parameter 'out' has shape {o.shape}; allowed: {r.shape} or None")
+        raise ValueError(
+            f"parameter 'out' has shape {o.shape}; allowed: {r.shape} or None"
+        )
     n_out = o.sum(axis=0)
     return (1.0 + (o & (r >= t)).sum(axis=0)) / (n_out + 1.0)
 
@@ -606,7 +609,7 @@ class RMIA(ReferenceAttack):
         if self.a is not None:
             self.a_ = self.a
             return
-        y = np.r_[np.ones(len(members)), np.zeros(len(nonmembers))]
+        y = membership_labels(len(members), len(nonmembers))
         aucs = []
         for a in self.a_grid:
             s = np.r_[self._score_at(members, pop, a, "shadow_member_signals"),

@@ -24,11 +24,13 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 
 from .attacks import Attack
 from .config import ConfigError
 from .evaluation import AttackEvaluation
+from .metrics import auroc, membership_labels, tpr_at_fpr
 from .label_only import AugmentationAttack, LabelOnlyAttack, NoiseAttack
 from .ood import DETECTORS, OODDetector, filter_then_attack, make_detector, shadow_features
 from .progress import report
@@ -253,14 +255,10 @@ class ReferenceStudy:
         return filter_then_attack(scores, is_ood)
 
     # ------------------------------------------------------------------ how many references
-    def k_curve(self, ks: Sequence[int], low_fprs: Sequence[float] = (0.001, 0.01)) -> "pd.DataFrame":
+    def k_curve(self, ks: Sequence[int], low_fprs: Sequence[float] = (0.001, 0.01)) -> pd.DataFrame:
         """AUROC and TPR at low FPR (members against test non-members) of every reference
         attack when only the first ``k`` references are used, for each ``k`` in ``ks``;
         each attack is refitted on the shadow model with the same ``k`` references."""
-        import pandas as pd
-
-        from .metrics import auroc, tpr_at_fpr
-
         bad = [k for k in ks if not isinstance(k, (int, np.integer)) or not 2 <= k <= self.refs.n_references]
         if bad or not ks:
             raise ConfigError(f"parameter 'ks' has value {list(ks)!r}; allowed: integers from 2 to "
@@ -270,7 +268,7 @@ class ReferenceStudy:
         shadow_n = self.signals(self._split("shadow_nonmembers", indices=self._fit_nonmember_index), "shadow")
         members, test = self.signals(self.query_set("members")), self.signals(self.query_set("test"))
         pops = {role: self.population(role) for role in ("target", "shadow")}
-        y = np.r_[np.ones(len(members)), np.zeros(len(test))]
+        y = membership_labels(len(members), len(test))
         rows = []
         for k in ks:
             use = np.arange(k)

@@ -316,6 +316,26 @@ def available_sources(exp: Experiment, include_downloadable: bool = False) -> li
     return names
 
 
+def select_sources(exp: Experiment, requested: str | list[str] | tuple[str, ...] | None = None) -> list[str]:
+    """The source names a chapter works with, ``test`` first (the reference every other
+    source is compared with): every available source when ``requested`` is ``None``, else the
+    name or names given, each a key of :data:`SOURCES` or ``imagefolder:PATH``."""
+    allowed = (f"None, a source name or a non-empty list of source names from {available_sources(exp)} "
+               f"(or {IMAGEFOLDER_PREFIX}PATH)")
+    if requested is None:
+        names = available_sources(exp)
+    elif isinstance(requested, str):
+        names = [requested]
+    elif isinstance(requested, (list, tuple)) and requested and all(isinstance(s, str) for s in requested):
+        names = list(requested)
+    else:
+        raise ConfigError(f"parameter 'sources' has value {requested!r}; allowed: {allowed}")
+    unknown = [n for n in names if n not in SOURCES and not n.startswith(IMAGEFOLDER_PREFIX)]
+    if unknown:
+        raise ConfigError(f"parameter 'sources' names unknown source(s) {unknown}; allowed: {allowed}")
+    return ["test"] + [n for n in dict.fromkeys(names) if n != "test"]
+
+
 def nonmember_set(exp: Experiment, name: str, *, seed: int | None = None, n: int | None = None,
                   kind: str | None = None, **kw: Any) -> NonMemberSet:
     """Build (or return the memoised) non-member set ``name`` for ``exp``.

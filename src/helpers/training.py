@@ -23,6 +23,7 @@ import hashlib
 import json
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -30,7 +31,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .cache import ModelCache, cached_tensors, default_cache_dir, fingerprint
+from .cache import CacheWarning, ModelCache, cached_tensors, default_cache_dir, fingerprint
 from .config import KNOWN_DEVICES, KNOWN_OPTIMIZERS, ConfigError
 from .architectures import check_architecture
 from .models import build_model
@@ -344,10 +345,6 @@ def get_or_train(
         try:
             model.load_state_dict(entry.state_dict)
         except RuntimeError as err:
-            import warnings
-
-            from .cache import CacheWarning
-
             warnings.warn(f"cache entry {entry.weights_path} does not fit the model ({err}); retraining", CacheWarning, stacklevel=2)
             cache.remove(key)
         else:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m helpers {run,build,book,profiles}``.
+"""Command line: ``python -m helpers {run,build,book,train,profiles}``.
 
 Examples::
 
@@ -6,6 +6,7 @@ Examples::
     python -m helpers run --profile cifar10 -c 02  # execute chapter 2 only
     python -m helpers run -p dataset imagefolder:/data/afhq -p epochs 5
     python -m helpers build                        # render already executed chapters
+    python -m helpers train --engine ray           # every model of a profile, as Ray tasks
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from ..config import ConfigError, available_profiles, load_profile
+from .grid import ENGINES, train_grid, training_jobs
 from .runner import DEFAULT_BUILD_DIR, ChapterFailed, build_html, execute_chapters, select_chapters
 
 
@@ -44,6 +46,17 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
         p.add_argument("--force", action="store_true",
                        help="re-execute chapters even when nothing they depend on has changed")
+    t = sub.add_parser("train", help="train the profile's models into the cache, locally or with Ray")
+    t.add_argument("--profile", default="quick", help="profile name (default: quick)")
+    t.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                   metavar=("NAME", "VALUE"), help="override one profile parameter")
+    t.add_argument("--engine", choices=ENGINES, default="local",
+                   help="local: one model after another here; ray: one Ray task per model")
+    t.add_argument("--address", default=None,
+                   help="a Ray cluster's address (default: start a local Ray instance)")
+    t.add_argument("--no-references", action="store_true", help="skip chapter 8's reference models")
+    t.add_argument("--variant-references", type=int, default=2,
+                   help="reference models per non-standard variant (chapter 8's parameter, default 2)")
     b = sub.add_parser("build", help="render executed chapters to HTML (no execution)")
     b.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
     sub.add_parser("profiles", help="list the available profiles")
@@ -56,6 +69,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name:10s} {prof.description}")
                 print(f"{'':10s} data: {prof.dataset}; architectures: {', '.join(prof.architectures)}; "
                       f"{prof.train_size:,} training images per model; {prof.expected_time or 'time not measured'}")
+            return 0
+        if args.command == "train":
+            params = {name: _parse_value(value) for name, value in args.parameter}
+            profile = load_profile(args.profile, **params)
+            jobs = training_jobs(profile, references=not args.no_references,
+                                 variant_references=args.variant_references)
+            start = time.perf_counter()
+            results = train_grid(profile, jobs, engine=args.engine, address=args.address)
+            trained = sum(not r["from_cache"] for r in results)
+            print(f"{len(results)} model(s) ready ({trained} trained) in {time.perf_counter() - start:.1f} s")
             return 0
         if args.command in ("run", "book"):
             params = {name: _parse_value(value) for name, value in args.parameter}
