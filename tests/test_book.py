@@ -26,6 +26,19 @@ def test_environment_yml_and_requirements_agree():
     assert "torch==2.14.1" in reqs and "torchvision==0.29.1" in reqs
 
 
+def test_the_readme_jupyter_command_works_in_this_environment():
+    """README: `.venv/bin/jupyter lab book/chapters/...`; JupyterLab is pinned, so it runs."""
+    import subprocess
+    import sys
+
+    jupyter = Path(sys.executable).parent / "jupyter"
+    assert jupyter.exists(), f"{jupyter} missing: JupyterLab is not installed in this environment"
+    out = subprocess.run([str(jupyter), "lab", "--version"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    pinned = next(p for p in _pins((ROOT / "requirements.txt").read_text().splitlines()) if p.startswith("jupyterlab=="))
+    assert out.stdout.strip() == pinned.split("==")[1]
+
+
 def test_there_are_chapters_and_all_are_in_the_toc():
     assert CHAPTERS
     toc = (ROOT / "book" / "_toc.yml").read_text()
