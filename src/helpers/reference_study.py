@@ -41,7 +41,6 @@ from .sources import nonmember_set
 from .training import cached_logits
 
 PAPER_ATTACKS = {"max score": "max_score", "entropy": "entropy", "top-3": "top3"}
-LABEL_ONLY = ("augmentation", "noise")
 
 
 def reference_attack_factories(label_mode: str) -> dict[str, Callable[[], object]]:
