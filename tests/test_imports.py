@@ -83,3 +83,13 @@ def test_the_science_api_never_imports_the_tooling():
 def test_the_cycle_detector_finds_a_cycle():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_command_line_starts_without_torch():
+    """`helpers profiles` / `run` / `book` stay fast: only `helpers train` imports torch."""
+    import subprocess
+    import sys
+
+    code = "import sys, helpers.tooling.cli, helpers.tooling.runner; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

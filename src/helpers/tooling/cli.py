@@ -19,7 +19,6 @@ from pathlib import Path
 import yaml
 
 from ..config import ConfigError, available_profiles, load_profile
-from .grid import ENGINES, train_grid, training_jobs
 from .runner import DEFAULT_BUILD_DIR, ChapterFailed, build_html, execute_chapters, select_chapters
 
 
@@ -50,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--profile", default="quick", help="profile name (default: quick)")
     t.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                    metavar=("NAME", "VALUE"), help="override one profile parameter")
-    t.add_argument("--engine", choices=ENGINES, default="local",
-                   help="local: one model after another here; ray: one Ray task per model")
+    t.add_argument("--engine", default="local",
+                   help="local (default): one model after another here; ray: one Ray task per model")
     t.add_argument("--address", default=None,
                    help="a Ray cluster's address (default: start a local Ray instance)")
     t.add_argument("--no-references", action="store_true", help="skip chapter 8's reference models")
@@ -71,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
                       f"{prof.train_size:,} training images per model; {prof.expected_time or 'time not measured'}")
             return 0
         if args.command == "train":
+            # imported here: the grid needs torch (seconds), the other commands do not
+            from .grid import train_grid, training_jobs
+
             params = {name: _parse_value(value) for name, value in args.parameter}
             profile = load_profile(args.profile, **params)
             jobs = training_jobs(profile, references=not args.no_references,
