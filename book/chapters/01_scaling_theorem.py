@@ -287,7 +287,7 @@ from helpers.training import predict_logits
 exp = Experiment(cfg, progress=False)
 exp_silu = Experiment(cfg.replace(activation="silu"), progress=False)
 x_test, y_test = exp.input_set("target_nonmembers")
-image_scales = np.logspace(0, 4, 13)
+image_scales = np.logspace(0, 4, 9)
 
 
 def share_confident(model, x, scales, threshold=0.99):

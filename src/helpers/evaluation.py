@@ -182,7 +182,7 @@ class AttackEvaluation:
         serve every later chapter and re-run."""
         digest = hashlib.sha256("|".join([
             REPORT_VERSION, self._predictor_key(architecture, "target", variant),
-            self._predictor_key(architecture, "shadow", variant), self.exp.splits.key(), self.exp.data.key(),
+            self._predictor_key(architecture, "shadow", variant), self.exp.splits.key(), self.exp.data_key,
             source, ",".join(self.attack_names), self.rule, str(self.exp.profile.seed),
             fingerprint(nonmember_x) if nonmember_x is not None and source != "test" else ""]).encode())
         path = self.exp.cache_dir / "derived" / f"report-{digest.hexdigest()[:32]}.json"

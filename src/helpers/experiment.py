@@ -112,7 +112,7 @@ class Experiment:
     def split_key(self, split: str) -> str:
         """Short hash that identifies one split's indices (and the dataset they index)."""
         idx = np.ascontiguousarray(self.splits[split], dtype=np.int64)
-        digest = hashlib.sha256(f"{split}|n={self.splits.n_total}|data={self.data.key()}".encode())
+        digest = hashlib.sha256(f"{split}|n={self.splits.n_total}|data={self.data_key}".encode())
         digest.update(idx.tobytes())
         return digest.hexdigest()[:16]
 
@@ -128,7 +128,7 @@ class Experiment:
         wd = p.weight_decay if variant == "l2" else 0.0
         return TrainConfig(
             dataset=p.dataset,
-            data_key=self._data_key,
+            data_key=self.data_key,
             architecture=architecture,
             num_classes=self.data.num_classes,
             in_channels=self.data.in_channels,
@@ -150,7 +150,8 @@ class Experiment:
         )
 
     @cached_property
-    def _data_key(self) -> str:
+    def data_key(self) -> str:
+        """:meth:`ImageDataset.key` of :attr:`data`, computed once (it hashes every image)."""
         return self.data.key()
 
     def model(self, architecture: str, role: str = "target", variant: str = "standard") -> TrainedModel:

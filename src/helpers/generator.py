@@ -282,7 +282,7 @@ def fake_generator(exp: "Experiment", settings: GanSettings | None = None, *, pr
         "version": GENERATOR_VERSION,
         "split": "shadow_train",
         "split_key": exp.split_key("shadow_train"),
-        "data_key": exp.data.key(),
+        "data_key": exp.data_key,
         "channels": exp.data.in_channels,
         "image_size": exp.data.image_size,
         "seed": seed,
