@@ -49,7 +49,9 @@ def test_parameters_profile_and_source_enter_the_key(tmp_path):
     assert execution_key(chapter, "quick", {}) == base
     assert execution_key(chapter, "digits", {}) != base
     assert execution_key(chapter, "quick", {"overrides": {"seed": 7}}) != base
-    chapter.write_text(chapter.read_text() + "\n# one more comment\n")
+    chapter.write_text(chapter.read_text() + "\n# %% [markdown]\n# One more sentence.\n")
+    assert execution_key(chapter, "quick", {}) == base  # prose does not enter the key
+    chapter.write_text(chapter.read_text() + "\n# %%\nprint(1)\n")
     assert execution_key(chapter, "quick", {}) != base
     assert "attacks" in library_modules(REAL_CHAPTER)
 
@@ -74,3 +76,41 @@ def test_runner_reuses_an_unchanged_chapter_and_reexecutes_an_edited_one(tmp_pat
     third = execute_chapters([source], "digits", build_dir=build, echo=echo)
     assert not third[0].reused
     assert any("reused" in line for line in lines)
+
+
+def test_a_prose_edit_reuses_the_outputs_and_brings_the_new_text(tmp_path):
+    import nbformat
+
+    source = tmp_path / "01_prose.py"
+    source.write_text(
+        '# %% tags=["parameters"]\nprofile = "digits"\n\n'
+        "# %% [markdown]\n# The old sentence.\n\n"
+        "# %%\nimport random\nprint(random.random())\n"
+    )
+    build = tmp_path / "build"
+    quiet = lambda *a, **k: None  # noqa: E731
+    first = execute_chapters([source], "digits", build_dir=build, echo=quiet)[0]
+    printed = nbformat.read(first.output, as_version=4).cells[-1].outputs[0]["text"]
+    source.write_text(source.read_text().replace("The old sentence.", "A new sentence."))
+    second = execute_chapters([source], "digits", build_dir=build, echo=quiet)[0]
+    assert second.reused
+    cells = nbformat.read(second.output, as_version=4).cells
+    markdown = "".join(c.source for c in cells if c.cell_type == "markdown")
+    assert "A new sentence." in markdown and "old sentence" not in markdown
+    assert cells[-1].outputs[0]["text"] == printed  # the random draw was not re-run
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in cells)
+    source.write_text(source.read_text().replace("print(random", "print(2 * random"))
+    assert not execute_chapters([source], "digits", build_dir=build, echo=quiet)[0].reused
+
+
+def test_merge_prose_refuses_notebooks_whose_code_differs(tmp_path):
+    import nbformat.v4 as v4
+
+    from helpers.tooling.execution_key import merge_prose
+
+    src = v4.new_notebook(cells=[v4.new_markdown_cell("a"), v4.new_code_cell("x = 1")])
+    done = v4.new_notebook(cells=[v4.new_markdown_cell("b"), v4.new_code_cell("x = 2")])
+    assert merge_prose(src, done) is None
+    done.cells[1].source = "x = 1"
+    done.cells.append(v4.new_code_cell("y = 1"))
+    assert merge_prose(src, done) is None

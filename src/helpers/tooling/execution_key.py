@@ -1,7 +1,10 @@
 """What an executed chapter depends on, as one hash: the runner reuses a chapter whose key
 has not changed since it was last executed.
 
-The key covers the chapter's source, the parameters it receives, the profile file, the
+The key covers the chapter's code cells (their source and which one takes the parameters:
+prose, i.e. markdown cells, and display tags do not change what a kernel computes, so an
+edit of the text alone keeps the executed outputs and the runner only swaps the new text in,
+see :func:`merge_prose`), the parameters it receives, the profile file, the
 code of every ``helpers`` module the chapter imports (followed through the library's own
 relative imports, so editing a module re-executes exactly the chapters that reach it), the
 bundled dataset's manifest, and the versions of Python, torch and the library. Data that
@@ -24,7 +27,7 @@ from typing import Any, Mapping
 from ..config import profile_dirs
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the helpers package
-KEY_VERSION = "1"
+KEY_VERSION = "2"  # 2: code cells only, not the whole source file
 
 
 def _module_path(package_dir: Path, name: str) -> Path | None:
@@ -93,6 +96,58 @@ def library_modules(source: Path, package_dir: Path = PACKAGE_DIR) -> dict[str, 
     return dict(sorted(seen.items()))
 
 
+def _is_parameters_cell(cell: Any) -> bool:
+    return "parameters" in cell.get("metadata", {}).get("tags", [])
+
+
+def code_cells_json(source: Path) -> str:
+    """What a kernel executes in a chapter: its code cells' sources, in order, and which
+    cell receives the parameters, as JSON (markdown and display metadata left out)."""
+    import jupytext
+
+    nb = jupytext.read(source)
+    cells = [
+        {"source": c.source, "parameters": _is_parameters_cell(c)}
+        for c in nb.cells
+        if c.cell_type == "code"
+    ]
+    return json.dumps(cells, sort_keys=True)
+
+
+def merge_prose(source_nb: Any, executed_nb: Any) -> Any | None:
+    """``executed_nb`` with the markdown and cell metadata of ``source_nb``, or ``None``
+    when their code cells differ (then the chapter must be executed again).
+
+    The executed code cells (outputs, papermill's metadata and the cell papermill injects
+    after the parameters cell) are kept; every other cell and every code cell's tags come
+    from the source, so a prose edit reaches the book without running a kernel.
+    """
+    import copy
+
+    executed = [c for c in executed_nb.cells if c.cell_type == "code"]
+    merged, i = [], 0
+    for cell in source_nb.cells:
+        if cell.cell_type != "code":
+            merged.append(copy.deepcopy(cell))
+            continue
+        if i >= len(executed) or executed[i].source != cell.source:
+            return None
+        done = copy.deepcopy(executed[i])
+        done.metadata = {**done.metadata, **copy.deepcopy(dict(cell.metadata))}
+        if "tags" not in cell.metadata:
+            done.metadata.pop("tags", None)
+        merged.append(done)
+        i += 1
+        if i < len(executed) and "injected-parameters" in executed[i].metadata.get("tags", []):
+            merged.append(copy.deepcopy(executed[i]))
+            i += 1
+    if i != len(executed):
+        return None
+    result = copy.deepcopy(executed_nb)
+    result.cells = merged
+    return result
+
+
 def _profile_file(profile: str) -> Path | None:
     return next((d / f"{profile}.yml" for d in profile_dirs() if (d / f"{profile}.yml").is_file()), None)
 
@@ -106,7 +161,7 @@ def execution_key(source: Path, profile: str, parameters: Mapping[str, Any],
         digest.update(f"{label} {len(data)}\n".encode())
         digest.update(data)
 
-    add("chapter", source.read_bytes())
+    add("chapter", code_cells_json(source).encode())
     add("parameters", json.dumps({"profile": profile, **parameters}, sort_keys=True, default=str).encode())
     profile_path = _profile_file(profile)
     add("profile", profile_path.read_bytes() if profile_path else b"")

@@ -23,7 +23,7 @@ from ..config import ConfigError, Profile, load_profile
 from ..paths import REPO_ROOT, atomic_write_text
 from ..progress import PROGRESS_ENV
 from .assets import AssetError, fetch_all
-from .execution_key import execution_key
+from .execution_key import execution_key, merge_prose
 
 BOOK_DIR = REPO_ROOT / "book"
 CHAPTER_DIR = BOOK_DIR / "chapters"
@@ -271,9 +271,10 @@ def execute_chapters(
         key = execution_key(source, profile, params)
         key_file = out_dir / f"{source.stem}.key"
         target = out_dir / f"{source.stem}.ipynb"
-        if not force and target.exists() and key_file.exists() and key_file.read_text().strip() == key:
+        unchanged = not force and target.exists() and key_file.exists() and key_file.read_text().strip() == key
+        if unchanged and refresh_prose(source, target) is not None:
             result = ChapterResult(source.stem, 0.0, target, reused=True)
-            echo(f"[{profile}] {source.stem}: unchanged, executed notebook reused")
+            echo(f"[{profile}] {source.stem}: code unchanged, executed notebook reused")
         else:
             key_file.unlink(missing_ok=True)
             result = execute_chapter(source, out_dir, profile, params,
@@ -283,6 +284,25 @@ def execute_chapters(
         results.append(result)
         _write_timings(timings_path, profile, results)
     return results
+
+
+def refresh_prose(source: Path, executed: Path) -> bool | None:
+    """Bring the markdown of ``source`` into its executed notebook (atomically): ``True``
+    when the text changed, ``False`` when it was already current, ``None`` when the code
+    cells do not match (or the executed notebook cannot be read), so it must be re-run."""
+    import nbformat
+
+    try:
+        done = nbformat.read(executed, as_version=4)
+    except Exception:  # damaged or partial file: execute again
+        return None
+    merged = merge_prose(_notebook_for(source), done)
+    if merged is None:
+        return None
+    if merged == done:
+        return False
+    atomic_write_text(nbformat.writes(merged), executed)
+    return True
 
 
 def _write_timings(path: Path, profile: str, results: list[ChapterResult]) -> None:
