@@ -5,8 +5,10 @@ with the runner, each time into the same build folder and model cache:
 
   cold         empty model cache, no executed notebooks: everything trains and runs
   warm         nothing changed: the runner's chapter cache reuses every executed notebook
-  prose edit   one sentence added to one chapter's prose: only that chapter re-executes,
-               on the warm model cache
+  prose edit   one sentence added to one chapter's prose: no chapter re-executes (the
+               runner swaps the new text into the executed notebook)
+  code edit    one code cell added to that chapter: only it re-executes, on the warm
+               model cache
   forced       ``force=True`` (every chapter re-executed on the warm model cache)
 
 and prints the times with their ratios to the cold run. Run from the repository root:
@@ -56,9 +58,12 @@ def main() -> None:
         edited = next(c for c in chapters if c.name.startswith(args.edit.zfill(2)))
         edited.write_text(edited.read_text() + "\n# %% [markdown]\n# One more sentence of prose.\n")
         edit = _timed("prose edit", chapters, args.profile, build)
+        edited.write_text(edited.read_text() + "\n# %%\nprint('one more code cell')\n")
+        code_edit = _timed("code edit", chapters, args.profile, build)
         forced = None if args.skip_forced else _timed("forced", chapters, args.profile, build, force=True)
     print(f"\nwarm / cold       {warm / cold:6.1%}")
-    print(f"prose edit / cold {edit / cold:6.1%}  (chapter {edited.stem} only)")
+    print(f"prose edit / cold {edit / cold:6.1%}  (chapter {edited.stem}'s text)")
+    print(f"code edit / cold  {code_edit / cold:6.1%}  (chapter {edited.stem} re-executed)")
     if forced is not None:
         print(f"forced / cold     {forced / cold:6.1%}  (every chapter, models from the cache)")
 
