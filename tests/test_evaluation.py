@@ -68,6 +68,18 @@ def test_laplace_never_sees_evaluation_nonmembers(ev):
     assert not set(splits["calibration"]) & set(splits["target_nonmembers"])
 
 
+def test_laplace_prior_is_cached_and_gives_the_same_posterior(ev):
+    first = ev.laplace("salem_cnn", "shadow")
+    again = AttackEvaluation(ev.exp).laplace("salem_cnn", "shadow")  # a new evaluation: no memo
+    assert not first.fitted_on["prior_reused"] and again.fitted_on["prior_reused"]
+    np.testing.assert_array_equal(again.prior_precision, first.prior_precision)
+    x, _ = ev.exp.input_set("shadow_nonmembers")
+    np.testing.assert_allclose(again.predict_proba(x[:64]), first.predict_proba(x[:64]), rtol=0, atol=1e-12)
+    for entry in (ev.exp.cache_dir / "derived").glob("laplace-prior-*.json"):
+        entry.write_text("{not json")  # a damaged entry: the search runs again
+    assert not AttackEvaluation(ev.exp).laplace("salem_cnn", "shadow").fitted_on["prior_reused"]
+
+
 def test_bad_variant_and_missing_source_are_named(ev):
     with pytest.raises(ConfigError, match="'variant' has value 'dropout'"):
         ev.scores("salem_cnn", "target", "dropout", "target_members")

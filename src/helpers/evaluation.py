@@ -47,6 +47,18 @@ SCORES_VERSION = "scores-1"  # bump when scoring changes (invalidates cached sco
 LAPLACE_SETTINGS = "last-layer kron, prior by gridsearch on the calibration split, probit"
 
 
+def _read_prior(path: Any) -> list[float] | None:
+    """The prior precision an earlier Laplace fit chose (``derived/laplace-prior-*.json``),
+    or ``None`` when there is no usable entry (then the grid search runs)."""
+    try:
+        values = json.loads(path.read_text())["prior_precision"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    ok = isinstance(values, list) and values and all(
+        isinstance(v, (int, float)) and np.isfinite(v) and v > 0 for v in values)
+    return [float(v) for v in values] if ok else None
+
+
 class AttackEvaluation:
     """Scores, fitted attacks and metric tables for one experiment, each computed once.
 
@@ -89,12 +101,19 @@ class AttackEvaluation:
             x_eval_non, _ = self.exp.input_set(f"{role}_nonmembers")
             x_cal, y_cal = self.exp.input_set("calibration")
             dev = self.exp.device
-            self._laplace[key] = laplace_last_layer(
+            digest = hashlib.sha256(self._predictor_key(architecture, role, "laplace").encode()).hexdigest()
+            prior_file = self.exp.cache_dir / "derived" / f"laplace-prior-{digest[:32]}.json"
+            la = laplace_last_layer(
                 model, x_fit.to(dev), y_fit.to(dev), method="gridsearch",
                 prior_fit_x=x_cal.to(dev), prior_fit_y=y_cal.to(dev),
                 seed=self.exp.profile.seed, fit_key=split, prior_key="calibration",
                 forbidden={f"{role}_nonmembers": x_eval_non.to(dev)},
+                prior_precision=_read_prior(prior_file),
             )
+            if not la.fitted_on["prior_reused"]:
+                prior_file.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_text(json.dumps({"prior_precision": la.prior_precision.tolist()}), prior_file)
+            self._laplace[key] = la
         return self._laplace[key]
 
     def _predictor_key(self, architecture: str, role: str, variant: str) -> str:
