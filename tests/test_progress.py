@@ -30,6 +30,6 @@ def test_runner_prints_the_kernels_training_progress(tmp_path):
     )
     lines: list[str] = []
     execute_chapters([source], "digits", build_dir=tmp_path / "build", echo=lambda text="", **kw: lines.append(text))
-    progress_lines = [line for line in lines if "| training mlp (target, standard): epoch 3/3" in line]
+    progress_lines = [line for line in lines if "| training mlp (target, standard, relu): epoch 3/3" in line]
     assert progress_lines, lines
     assert lines[-1].startswith("[digits] 01_train: done in")

@@ -276,7 +276,7 @@ def train_model(
             flush_denormals(cfg.flush_denormal and not on_cuda):
         torch.manual_seed(cfg.seed + 2)  # dropout / stochastic depth
         model.train()
-        name = f"{cfg.architecture} ({cfg.role}, {cfg.variant})"
+        name = f"{cfg.architecture} ({cfg.role}, {cfg.variant}, {cfg.activation})"
         bar = tqdm(range(cfg.epochs), desc=name, disable=not progress, leave=True)
         throttle, began = Throttle(), time.perf_counter()
         for epoch in bar:
