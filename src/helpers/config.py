@@ -68,6 +68,7 @@ class Profile:
     seed: int = 42
     device: str = "auto"
     cpu_threads: int = 2
+    train_threads: int | None = None
     cache_dir: str | None = None
 
     def epochs_for(self, architecture: str) -> int:
@@ -77,6 +78,12 @@ class Profile:
     def width_for(self, architecture: str) -> float:
         """Channel-width multiplier of one architecture (per-architecture override or the default)."""
         return float(self.widths.get(architecture, self.width))
+
+    @property
+    def training_threads(self) -> int:
+        """Torch CPU threads while training a model or the generator (``train_threads``,
+        else ``cpu_threads``)."""
+        return int(self.train_threads if self.train_threads is not None else self.cpu_threads)
 
     def lr_for(self, architecture: str) -> float:
         """Learning rate of one architecture (per-architecture override or the default)."""
@@ -146,6 +153,9 @@ _RULES: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "device": ((str,), lambda v: v in KNOWN_DEVICES, f"one of {list(KNOWN_DEVICES)}"),
     "cpu_threads": ((int,), lambda v: 1 <= v <= 1024, "an integer from 1 to 1024 (torch threads on the CPU; "
                     "it changes the order of floating-point sums, so it is part of every cache key)"),
+    "train_threads": ((int, type(None)), lambda v: v is None or 1 <= v <= 1024, "null (the same as cpu_threads) "
+                      "or an integer from 1 to 1024 (torch threads while training; part of every model's cache "
+                      "key; the runner trains missing models in parallel processes of this many threads each)"),
     "cache_dir": ((str, type(None)), None, "a folder path or null"),
 }
 assert set(_RULES) == {f.name for f in dataclasses.fields(Profile)}

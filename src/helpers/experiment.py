@@ -146,7 +146,7 @@ class Experiment:
             variant=variant,
             split_key=self.splits.key(),
             pretrained=architecture == "resnet50",
-            cpu_threads=p.cpu_threads,
+            cpu_threads=p.training_threads,
         )
 
     @cached_property

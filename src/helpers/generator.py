@@ -267,17 +267,12 @@ def _generator_cache(exp: "Experiment") -> ModelCache:
     return cache
 
 
-def fake_generator(exp: "Experiment", settings: GanSettings | None = None, *, progress: bool = False):
-    """The attacker's generator for ``exp``: trained on ``shadow_train`` only, cached on disk.
-
-    Returns ``(generator, meta)``; ``meta`` is the cache sidecar (it records ``split`` =
-    ``'shadow_train'`` and that split's :meth:`~helpers.experiment.Experiment.split_key`).
-    """
+def _generator_plan(exp: "Experiment", settings: GanSettings | None):
+    """(shadow-train pixels, resolved settings, cache config, cache key) of ``exp``'s generator."""
     settings = settings or GanSettings(steps=exp.profile.gan_steps, width=exp.profile.gan_width)
     x_shadow, _ = exp.input_set("shadow_train")
     pixels = exp.data.denormalize(x_shadow).clamp(0, 1)
     gan = settings.resolved(exp.data.image_size, len(pixels))
-    seed = derived_seed(exp.profile.seed, "fake-generator")
     config = {
         "version": GENERATOR_VERSION,
         "split": "shadow_train",
@@ -285,11 +280,32 @@ def fake_generator(exp: "Experiment", settings: GanSettings | None = None, *, pr
         "data_key": exp.data_key,
         "channels": exp.data.in_channels,
         "image_size": exp.data.image_size,
-        "seed": seed,
-        "cpu_threads": exp.profile.cpu_threads,
+        "seed": derived_seed(exp.profile.seed, "fake-generator"),
+        "cpu_threads": exp.profile.training_threads,
         **gan,
     }
     key = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:24]
+    return pixels, gan, config, key
+
+
+def generator_key(exp: "Experiment", settings: GanSettings | None = None) -> str:
+    """The cache key of ``exp``'s generator (what :func:`fake_generator` looks up)."""
+    return _generator_plan(exp, settings)[3]
+
+
+def generator_is_cached(exp: "Experiment", settings: GanSettings | None = None) -> bool:
+    """Whether :func:`fake_generator` would find its generator in the cache (files present)."""
+    return generator_key(exp, settings) in _generator_cache(exp)
+
+
+def fake_generator(exp: "Experiment", settings: GanSettings | None = None, *, progress: bool = False):
+    """The attacker's generator for ``exp``: trained on ``shadow_train`` only, cached on disk.
+
+    Returns ``(generator, meta)``; ``meta`` is the cache sidecar (it records ``split`` =
+    ``'shadow_train'`` and that split's :meth:`~helpers.experiment.Experiment.split_key`).
+    """
+    pixels, gan, config, key = _generator_plan(exp, settings)
+    seed = config["seed"]
     cache = _generator_cache(exp)
     builder = Generator if gan["kind"] == "dcgan" else MLPGenerator
     model = builder(exp.data.in_channels, exp.data.image_size, gan["latent_dim"], gan["width"])
@@ -301,7 +317,7 @@ def fake_generator(exp: "Experiment", settings: GanSettings | None = None, *, pr
         print(f"training the attacker's generator ({gan['kind']}, {gan['epochs']} epochs on "
               f"{len(pixels)} shadow-train images) ...", flush=True)
     start = time.perf_counter()
-    trained, history = train_gan(pixels, seed=seed, device=exp.device, cpu_threads=exp.profile.cpu_threads, **gan)
+    trained, history = train_gan(pixels, seed=seed, device=exp.device, cpu_threads=exp.profile.training_threads, **gan)
     seconds = time.perf_counter() - start
     trained = trained.to("cpu").eval()
     meta = {

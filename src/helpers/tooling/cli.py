@@ -45,12 +45,18 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
         p.add_argument("--force", action="store_true",
                        help="re-execute chapters even when nothing they depend on has changed")
+        p.add_argument("--pretrain", choices=("auto", "yes", "no"), default="auto",
+                       help="train the missing models first, in parallel processes (auto, the "
+                            "default: when every chapter is selected)")
     t = sub.add_parser("train", help="train the profile's models into the cache, locally or with Ray")
     t.add_argument("--profile", default="quick", help="profile name (default: quick)")
     t.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                    metavar=("NAME", "VALUE"), help="override one profile parameter")
     t.add_argument("--engine", default="local",
-                   help="local (default): one model after another here; ray: one Ray task per model")
+                   help="local (default): one model after another here; processes: in parallel "
+                        "worker processes here; ray: one Ray task per model")
+    t.add_argument("--workers", type=int, default=None,
+                   help="worker processes of the processes engine (default: CPU cores / train_threads)")
     t.add_argument("--address", default=None,
                    help="a Ray cluster's address (default: start a local Ray instance)")
     t.add_argument("--no-references", action="store_true", help="skip chapter 8's reference models")
@@ -78,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             jobs = training_jobs(profile, references=not args.no_references,
                                  variant_references=args.variant_references)
             start = time.perf_counter()
-            results = train_grid(profile, jobs, engine=args.engine, address=args.address)
+            results = train_grid(profile, jobs, engine=args.engine, address=args.address, workers=args.workers)
             trained = sum(not r["from_cache"] for r in results)
             print(f"{len(results)} model(s) ready ({trained} trained) in {time.perf_counter() - start:.1f} s")
             return 0
@@ -86,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             params = {name: _parse_value(value) for name, value in args.parameter}
             chapters = select_chapters(args.chapters)
             start = time.perf_counter()
-            execute_chapters(chapters, args.profile, params, build_dir=args.build_dir, force=args.force)
+            execute_chapters(chapters, args.profile, params, build_dir=args.build_dir, force=args.force,
+                             pretrain={"auto": None, "yes": True, "no": False}[args.pretrain])
             print(f"executed {len(chapters)} chapter(s) in {time.perf_counter() - start:.1f} s; "
                   f"timings in {args.build_dir / 'timings.json'}")
         if args.command in ("build", "book"):

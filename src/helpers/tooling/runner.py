@@ -252,12 +252,16 @@ def execute_chapters(
     build_dir: Path = DEFAULT_BUILD_DIR,
     echo=print,
     force: bool = False,
+    pretrain: bool | None = None,
 ) -> list[ChapterResult]:
     """Execute chapters in order, stopping at the first failure; write timings.json.
 
     A chapter whose :func:`~helpers.tooling.execution_key.execution_key` (source, parameters,
     profile, the library modules it imports, bundled data, versions) equals the one stored
     beside its executed notebook is not executed again; ``force`` re-executes it anyway.
+    ``pretrain``: before executing, train the models the chapters need that are not in the
+    cache yet, in parallel processes (:func:`pretrain_models`); ``None`` (the default) does
+    so when every chapter of the book is selected and at least one must be executed.
     """
 
     chapters = list(chapters)
@@ -265,6 +269,7 @@ def execute_chapters(
     out_dir = build_dir / "executed"
     results: list[ChapterResult] = []
     timings_path = build_dir / "timings.json"
+    plan = []
     for source in chapters:
         mine = chapter_parameter_names(source)
         params = {**overrides, **{k: v for k, v in chapter_only.items() if k in mine}}
@@ -272,7 +277,15 @@ def execute_chapters(
         key_file = out_dir / f"{source.stem}.key"
         target = out_dir / f"{source.stem}.ipynb"
         unchanged = not force and target.exists() and key_file.exists() and key_file.read_text().strip() == key
-        if unchanged and refresh_prose(source, target) is not None:
+        reuse = unchanged and refresh_prose(source, target) is not None
+        plan.append((source, params, key, key_file, target, reuse))
+    if pretrain is None:
+        pretrain = {s.name for s in chapters} >= {s.name for s in chapter_sources()}
+    models_seconds = 0.0
+    if pretrain and not all(step[-1] for step in plan):
+        models_seconds = pretrain_models(profile, overrides, chapter_only.get("variant_references", 2), echo=echo)
+    for source, params, key, key_file, target, reuse in plan:
+        if reuse:
             result = ChapterResult(source.stem, 0.0, target, reused=True)
             echo(f"[{profile}] {source.stem}: code unchanged, executed notebook reused")
         else:
@@ -282,8 +295,36 @@ def execute_chapters(
             atomic_write_text(key + "\n", key_file)
             echo(f"[{profile}] {source.stem}: done in {result.seconds:.1f} s", flush=True)
         results.append(result)
-        _write_timings(timings_path, profile, results)
+        _write_timings(timings_path, profile, results, models_seconds)
     return results
+
+
+def pretrain_models(profile: str, overrides: Mapping[str, Any], variant_references: int = 2,
+                    echo=print) -> float:
+    """Train every model of ``profile`` (with ``overrides``) that the chapters would train
+    and the cache lacks, in worker processes of ``train_threads`` threads each; return the
+    seconds spent. Progress lines of the workers' trainings are passed to ``echo``."""
+    from .grid import default_workers, missing_jobs, train_grid, training_jobs
+
+    start = time.perf_counter()
+    prof = load_profile(profile, **overrides)
+    todo = missing_jobs(prof, training_jobs(prof, variant_references=variant_references))
+    if not todo:
+        return time.perf_counter() - start
+    workers = default_workers(prof)
+    echo(f"[{profile}] training {len(todo)} model(s) first, {workers} at a time "
+         f"({prof.training_threads} thread(s) each)", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        follower = _ProgressFollower(Path(tmp) / "progress.log", lambda line: echo(f"    models | {line}", flush=True))
+        follower.start()
+        try:
+            train_grid(prof, todo, engine="processes" if workers > 1 else "local", workers=workers,
+                       echo=lambda line: echo(f"    models | {line}", flush=True))
+        finally:
+            follower.stop()
+    seconds = time.perf_counter() - start
+    echo(f"[{profile}] models: {len(todo)} trained in {seconds:.1f} s", flush=True)
+    return seconds
 
 
 def refresh_prose(source: Path, executed: Path) -> bool | None:
@@ -305,13 +346,14 @@ def refresh_prose(source: Path, executed: Path) -> bool | None:
     return True
 
 
-def _write_timings(path: Path, profile: str, results: list[ChapterResult]) -> None:
+def _write_timings(path: Path, profile: str, results: list[ChapterResult], models_seconds: float = 0.0) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "profile": profile,
+        "models_seconds": round(models_seconds, 2),  # training ahead of the chapters (pretrain)
         "chapters": {r.chapter: round(r.seconds, 2) for r in results},
         "reused": [r.chapter for r in results if r.reused],
-        "total_seconds": round(sum(r.seconds for r in results), 2),
+        "total_seconds": round(models_seconds + sum(r.seconds for r in results), 2),
     }
     atomic_write_text(json.dumps(payload, indent=2), path)
 
