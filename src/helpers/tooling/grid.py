@@ -98,6 +98,11 @@ def _experiment(profile: Profile, activation: str | None = None) -> Experiment:
     return _EXPERIMENTS[key]
 
 
+def release_experiments() -> None:
+    """Drop the experiments this process keeps for its jobs (their data and models)."""
+    _EXPERIMENTS.clear()
+
+
 def job_key(profile: Profile, job: TrainingJob) -> str:
     """The cache key under which ``job``'s model (or generator) is stored."""
     exp = _experiment(profile, job.activation)

@@ -302,17 +302,29 @@ def execute_chapters(
 def pretrain_models(profile: str, overrides: Mapping[str, Any], variant_references: int = 2,
                     echo=print) -> float:
     """Train every model of ``profile`` (with ``overrides``) that the chapters would train
-    and the cache lacks, in worker processes of ``train_threads`` threads each; return the
-    seconds spent. Progress lines of the workers' trainings are passed to ``echo``."""
-    from .grid import default_workers, missing_jobs, train_grid, training_jobs
+    and the cache lacks, as many at a time as the CPU cores allow at ``train_threads``
+    threads each; return the seconds spent. The trainings' progress lines go to ``echo``."""
+    from .grid import missing_jobs, release_experiments, training_jobs
 
     start = time.perf_counter()
     prof = load_profile(profile, **overrides)
-    todo = missing_jobs(prof, training_jobs(prof, variant_references=variant_references))
-    if not todo:
-        return time.perf_counter() - start
+    try:
+        todo = missing_jobs(prof, training_jobs(prof, variant_references=variant_references))
+        if todo:
+            _train_ahead(prof, todo, echo)
+    finally:
+        release_experiments()  # the chapters load what they need in their own kernels
+    seconds = time.perf_counter() - start
+    if todo:
+        echo(f"[{profile}] models: {len(todo)} trained in {seconds:.1f} s", flush=True)
+    return seconds
+
+
+def _train_ahead(prof: Profile, todo: list, echo) -> None:
+    from .grid import default_workers, train_grid
+
     workers = default_workers(prof)
-    echo(f"[{profile}] training {len(todo)} model(s) first, {workers} at a time "
+    echo(f"[{prof.name}] training {len(todo)} model(s) first, {workers} at a time "
          f"({prof.training_threads} thread(s) each)", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         follower = _ProgressFollower(Path(tmp) / "progress.log", lambda line: echo(f"    models | {line}", flush=True))
@@ -322,9 +334,6 @@ def pretrain_models(profile: str, overrides: Mapping[str, Any], variant_referenc
                        echo=lambda line: echo(f"    models | {line}", flush=True))
         finally:
             follower.stop()
-    seconds = time.perf_counter() - start
-    echo(f"[{profile}] models: {len(todo)} trained in {seconds:.1f} s", flush=True)
-    return seconds
 
 
 def refresh_prose(source: Path, executed: Path) -> bool | None:
