@@ -367,10 +367,15 @@ glue(
     "ch8_fixed_equals_difficulty",
     "the same figures for every K" if same else "different figures",
 )
+lira_at_k = f"{fmt_pct(at_k.loc['LiRA', 'AUROC'])} with K = {K}"
 glue(
     "ch8_lira_gain",
-    f"{fmt_pct(first.loc['LiRA', 'AUROC'])}"
-    f" with K = {ks[0]} to {fmt_pct(at_k.loc['LiRA', 'AUROC'])} with K = {K}",
+    (
+        f"went from {fmt_pct(first.loc['LiRA', 'AUROC'])} with K = {ks[0]} to"
+        f" {lira_at_k}"
+        if len(ks) > 1
+        else f"reached {lira_at_k}, the only number of references run here"
+    ),
 )
 n_in = int(y_in.sum()), int((1 - y_in).sum())
 se_diff = difference_se(
@@ -382,7 +387,7 @@ glue(
     {
         HOLDS: "better",
         FAILS: "worse",
-        INCONCLUSIVE: "not clearly better or worse (within the noise margin)",
+        INCONCLUSIVE: "neither clearly better nor worse (within the noise margin)",
     }[
         direction(
             first.loc["LiRA, fixed variance", "AUROC"] - first.loc["LiRA", "AUROC"],
@@ -407,7 +412,7 @@ k_table.set_index(["attack", "K"]).style.format("{:.1%}")
 # With all {glue:text}`ch8_k` references the strongest reference attack on in-distribution
 # data is {glue:text}`ch8_best_ref` (AUROC {glue:text}`ch8_best_ref_auroc`), against
 # {glue:text}`ch8_best_paper_auroc` for the best of the paper's attacks
-# ({glue:text}`ch8_best_paper`). Per-example LiRA went from {glue:text}`ch8_lira_gain`, and
+# ({glue:text}`ch8_best_paper`). Per-example LiRA {glue:text}`ch8_lira_gain`, and
 # with the fewest references the fixed variance did {glue:text}`ch8_fixed_vs_per_example_small_k`
 # compared with the per-example one (one-sided 95 percent margin on the difference of the two
 # AUROCs, as in chapter 7). At 1 percent FPR the reference attacks find
