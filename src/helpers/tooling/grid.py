@@ -8,8 +8,8 @@ train nothing. Three engines run the jobs:
 
 - ``local``: one after another in this process;
 - ``processes``: in ``workers`` worker processes on this machine, most expensive job first
-  (the runner uses it before a whole-book run: on 2 cores two one-thread trainings get
-  through more images per second than one two-thread training);
+  (the runner uses it before a whole-book run when the cores hold more than one training
+  at the profile's ``train_threads``);
 - ``ray``: one Ray task per job, on this machine or on a cluster whose nodes share the
   cache folder (``python -m helpers train --engine ray --address HOST:PORT``).
 
@@ -118,10 +118,7 @@ def missing_jobs(profile: Profile, jobs: list[TrainingJob]) -> list[TrainingJob]
     cache = ModelCache(profile.cache_dir)
     missing = []
     for job in jobs:
-        if job.role == "generator":
-            cached = generator_is_cached(_experiment(profile))
-        else:
-            cached = job_key(profile, job) in cache
+        cached = generator_is_cached(_experiment(profile)) if job.role == "generator" else job_key(profile, job) in cache
         if not cached:
             missing.append(job)
     return missing

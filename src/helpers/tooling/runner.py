@@ -260,7 +260,7 @@ def execute_chapters(
     profile, the library modules it imports, bundled data, versions) equals the one stored
     beside its executed notebook is not executed again; ``force`` re-executes it anyway.
     ``pretrain``: before executing, train the models the chapters need that are not in the
-    cache yet, in parallel processes (:func:`pretrain_models`); ``None`` (the default) does
+    cache yet, as many at a time as the cores allow (:func:`pretrain_models`); ``None`` (the default) does
     so when every chapter of the book is selected and at least one must be executed.
     """
 
