@@ -173,3 +173,28 @@ def test_bootstrap_errors_match_the_binomial_and_shrink_with_more_samples():
         fpr = pred[~y].mean()
         assert abs(se["se_fpr"] - np.sqrt(fpr * (1 - fpr) / n)) / np.sqrt(fpr * (1 - fpr) / n) < 0.2
     assert se["se_auroc"] < 0.02
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_bootstrap_replicates_from_draw_counts_match_materialised_resamples(ties):
+    """The bootstrap keeps each replicate as how often it drew every sample; its AUROC and
+    refitted threshold must be those of the resample written out in full (scikit-learn's
+    AUROC, a brute-force threshold search)."""
+    from sklearn.metrics import roc_auc_score
+
+    from helpers.metrics import _aurocs, _best_thresholds, _row_counts
+
+    rng = np.random.default_rng(7)
+    draw = (lambda n: rng.integers(0, 5, n).astype(float)) if ties else (lambda n: rng.normal(size=n))
+    members, nonmembers = draw(60) + 0.5, draw(45)
+    pick_m, pick_n = rng.integers(0, 60, (25, 60)), rng.integers(0, 45, (25, 45))
+    counts_m, counts_n = _row_counts(pick_m, 60), _row_counts(pick_n, 45)
+    assert (counts_m.sum(axis=1) == 60).all() and counts_m[3, 10] == (pick_m[3] == 10).sum()
+    aurocs = _aurocs(members, nonmembers, counts_m, counts_n)
+    thresholds = _best_thresholds(members, nonmembers, counts_m, counts_n)
+    for r in range(25):
+        m, n = members[pick_m[r]], nonmembers[pick_n[r]]
+        assert aurocs[r] == pytest.approx(roc_auc_score(np.r_[np.ones(60), np.zeros(45)], np.r_[m, n]), abs=1e-12)
+        candidates = np.unique(np.r_[m, n])[::-1]  # only values this resample drew
+        gains = [np.mean(m >= c) - np.mean(n >= c) for c in candidates]
+        assert thresholds[r] == candidates[int(np.argmax(gains))]

@@ -169,29 +169,57 @@ METRIC_COLUMNS = (
 def best_threshold(member_score: np.ndarray, nonmember_score: np.ndarray) -> float:
     """The threshold maximising TPR - FPR (member if score >= threshold), as the attacks
     choose it on shadow data; the highest such threshold among ties."""
-    return float(_best_thresholds(np.asarray(member_score, float)[None], np.asarray(nonmember_score, float)[None])[0])
+    m, n = np.asarray(member_score, float), np.asarray(nonmember_score, float)
+    ones = np.ones((1, len(m)), np.int32), np.ones((1, len(n)), np.int32)
+    return float(_best_thresholds(m, n, *ones)[0])
 
 
-def _best_thresholds(members: np.ndarray, nonmembers: np.ndarray) -> np.ndarray:
-    """:func:`best_threshold` for every row of two (replicates x samples) arrays at once."""
-    values = np.concatenate([members, nonmembers], axis=1)
-    is_member = np.concatenate([np.ones_like(members), np.zeros_like(nonmembers)], axis=1)
-    order = np.argsort(-values, axis=1, kind="stable")
-    v = np.take_along_axis(values, order, axis=1)
-    m = np.take_along_axis(is_member, order, axis=1)
-    gain = np.cumsum(m, axis=1) / members.shape[1] - np.cumsum(1 - m, axis=1) / nonmembers.shape[1]
-    last_of_value = np.concatenate([v[:, 1:] != v[:, :-1], np.ones((len(v), 1), bool)], axis=1)
-    gain = np.where(last_of_value, gain, -np.inf)  # a threshold admits every tie at once
-    return v[np.arange(len(v)), np.argmax(gain, axis=1)]
+def _row_counts(index: np.ndarray, size: int) -> np.ndarray:
+    """How often each of ``size`` items is drawn in every row of a (replicates x draws) index."""
+    offsets = index + size * np.arange(len(index))[:, None]
+    counts = np.bincount(offsets.ravel(), minlength=size * len(index)).reshape(len(index), size)
+    return counts.astype(np.int32)  # half the memory traffic of int64 for the cumulative sums
 
 
-def _aurocs(members: np.ndarray, nonmembers: np.ndarray) -> np.ndarray:
-    """AUROC (ties count one half) of every row of two (replicates x samples) arrays."""
-    from scipy.stats import rankdata
+def _best_thresholds(members: np.ndarray, nonmembers: np.ndarray,
+                     member_counts: np.ndarray, nonmember_counts: np.ndarray) -> np.ndarray:
+    """:func:`best_threshold` of every bootstrap replicate, a replicate given as how often it
+    drew each member and non-member (rows of the count arrays). One sort of the values
+    serves every replicate, so a replicate costs O(samples) instead of a sort."""
+    values = np.r_[members, nonmembers]
+    order = np.argsort(-values, kind="stable")  # descending: a threshold admits the values before it
+    v = values[order]
+    drawn = np.concatenate([member_counts, nonmember_counts], axis=1)[:, order]
+    is_member = order < len(members)
+    admitted_members = np.cumsum(np.where(is_member, drawn, 0), axis=1, dtype=np.int32)
+    admitted_nonmembers = np.cumsum(np.where(is_member, 0, drawn), axis=1, dtype=np.int32)
+    new_value = np.r_[True, v[1:] != v[:-1]]
+    ends = np.flatnonzero(np.r_[new_value[1:], True])  # a threshold admits every tie at once
+    starts = np.flatnonzero(new_value)
+    admitted = admitted_members + admitted_nonmembers
+    before = np.where(starts > 0, admitted[:, np.maximum(starts - 1, 0)], 0)
+    gain = (admitted_members[:, ends] / member_counts.sum(axis=1, keepdims=True)
+            - admitted_nonmembers[:, ends] / nonmember_counts.sum(axis=1, keepdims=True))
+    gain = np.where(admitted[:, ends] > before, gain, -np.inf)  # only values the replicate drew
+    return v[ends][np.argmax(gain, axis=1)]
 
-    ranks = rankdata(np.concatenate([members, nonmembers], axis=1), axis=1)
-    n1, n0 = members.shape[1], nonmembers.shape[1]
-    return (ranks[:, :n1].sum(axis=1) - n1 * (n1 + 1) / 2) / (n1 * n0)
+
+def _aurocs(members: np.ndarray, nonmembers: np.ndarray,
+            member_counts: np.ndarray, nonmember_counts: np.ndarray) -> np.ndarray:
+    """AUROC (ties count one half) of every bootstrap replicate, given as draw counts.
+
+    The Mann-Whitney count: each drawn member scores the drawn non-members below it plus
+    half of those equal to it. The non-members are sorted once, so a replicate costs
+    O(samples) instead of a sort."""
+    order = np.argsort(nonmembers, kind="stable")
+    sorted_nonmembers = nonmembers[order]
+    below = np.searchsorted(sorted_nonmembers, members, side="left")
+    up_to = np.searchsorted(sorted_nonmembers, members, side="right")
+    cumulative = np.zeros((len(nonmember_counts), len(nonmembers) + 1))
+    np.cumsum(nonmember_counts[:, order], axis=1, out=cumulative[:, 1:])
+    wins = cumulative[:, below] + 0.5 * (cumulative[:, up_to] - cumulative[:, below])
+    n1, n0 = member_counts.sum(axis=1), nonmember_counts.sum(axis=1)
+    return (member_counts * wins).sum(axis=1) / (n1 * n0)
 
 
 def bootstrap_standard_errors(y_true: Any, y_pred: Any, score: Any, n_boot: int = 200, seed: int = 0,
@@ -204,6 +232,7 @@ def bootstrap_standard_errors(y_true: Any, y_pred: Any, score: Any, n_boot: int 
     decision threshold (:func:`best_threshold`), so the errors of precision, recall and FPR
     include the uncertainty of where the attacker puts its threshold; the attack's
     continuous score itself stays fixed. Seeded, so the same inputs give the same errors.
+    A replicate is kept as how often it drew each sample, so no replicate is sorted.
     """
     if n_boot < 2:
         raise ValueError(f"parameter 'n_boot' has value {n_boot!r}; allowed: an integer >= 2")
@@ -211,21 +240,22 @@ def bootstrap_standard_errors(y_true: Any, y_pred: Any, score: Any, n_boot: int 
     _, s = _pair(y, score, "score", finite=True)
     _both_classes(y)
     pred = pred.astype(bool)
+    n1, n0 = int(y.sum()), int((~y).sum())
     rng = np.random.default_rng(seed)
-    ip = rng.integers(0, int(y.sum()), (n_boot, int(y.sum())))
-    ineg = rng.integers(0, int((~y).sum()), (n_boot, int((~y).sum())))
-    pos_score, neg_score = s[y][ip], s[~y][ineg]
+    pos = _row_counts(rng.integers(0, n1, (n_boot, n1)), n1)
+    neg = _row_counts(rng.integers(0, n0, (n_boot, n0)), n0)
+    pos_score, neg_score = s[y], s[~y]
     if shadow_scores is None:
-        hit_pos, hit_neg = pred[y][ip], pred[~y][ineg]
+        hit_pos, hit_neg = pred[y][None, :], pred[~y][None, :]
     else:
         sh_pos, sh_neg = (np.asarray(a, dtype=np.float64) for a in shadow_scores)
-        t = _best_thresholds(sh_pos[rng.integers(0, len(sh_pos), (n_boot, len(sh_pos)))],
-                             sh_neg[rng.integers(0, len(sh_neg), (n_boot, len(sh_neg)))])
+        t = _best_thresholds(sh_pos, sh_neg, _row_counts(rng.integers(0, len(sh_pos), (n_boot, len(sh_pos))), len(sh_pos)),
+                             _row_counts(rng.integers(0, len(sh_neg), (n_boot, len(sh_neg))), len(sh_neg)))
         hit_pos, hit_neg = pos_score >= t[:, None], neg_score >= t[:, None]
-    tp, fp = hit_pos.sum(axis=1), hit_neg.sum(axis=1)
+    tp, fp = (pos * hit_pos).sum(axis=1), (neg * hit_neg).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = np.where(tp + fp > 0, tp / (tp + fp), np.nan)
-    stats = np.stack([precision, tp / ip.shape[1], fp / ineg.shape[1], _aurocs(pos_score, neg_score)], axis=1)
+    stats = np.stack([precision, tp / n1, fp / n0, _aurocs(pos_score, neg_score, pos, neg)], axis=1)
     se = np.nanstd(stats, axis=0, ddof=1)
     return {"se_precision": float(se[0]), "se_recall": float(se[1]), "se_fpr": float(se[2]), "se_auroc": float(se[3])}
 
