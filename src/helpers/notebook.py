@@ -11,7 +11,7 @@ import torch
 from .labels import fmt_pct  # noqa: F401  (chapters import it from here)
 from .plots import set_style
 
-__all__ = ["fmt_pct", "glue", "setup", "show_source"]
+__all__ = ["fmt_pct", "glue", "glue_bundle", "setup", "show_source"]
 
 
 def setup(seed: int = 42, cpu_threads: int | None = 2) -> None:
@@ -28,17 +28,38 @@ def setup(seed: int = 42, cpu_threads: int | None = 2) -> None:
     set_style()
 
 
+GLUE_PREFIX = "application/papermill.record/"  # the prefix myst-nb reads glued values under
+
+
+def glue_bundle(name: str, value: Any, display: bool = False) -> tuple[dict, dict]:
+    """The (data, metadata) display bundle by which ``myst_nb.glue`` stores ``value``.
+
+    The same bundle as myst-nb's own (a test compares them), built without importing
+    myst-nb: its glue module imports ``nbformat`` and with it ``jsonschema``'s format
+    checkers, about a second of every chapter's run for nothing the chapter uses.
+    """
+    from IPython.core.formatters import format_display_data
+
+    data, metadata = format_display_data(value)
+    prefix = "" if display else GLUE_PREFIX
+    metadata["scrapbook"] = {"name": name, "mime_prefix": prefix}
+    return {prefix + mime: content for mime, content in data.items()}, metadata
+
+
 def glue(name: str, value: Any, display: bool = False) -> Any:
     """Make ``value`` quotable in the chapter's prose as ``{glue:text}`name```.
 
-    Uses ``myst_nb.glue`` when it is installed (the book build) and is a no-op
-    elsewhere (e.g. in Colab), so chapters run in both places.
+    Publishes the bundle of :func:`glue_bundle` when running in a Jupyter kernel (the book
+    build reads it back); elsewhere, e.g. in a plain Python process, it only returns
+    ``value``, so chapters run in both places.
     """
-    try:
-        from myst_nb import glue as _glue
-    except ImportError:  # pragma: no cover - depends on the environment
+    from IPython import get_ipython
+    from IPython.display import display as ipython_display
+
+    if get_ipython() is None:
         return value
-    _glue(name, value, display=display)
+    data, metadata = glue_bundle(name, value, display)
+    ipython_display(data, raw=True, metadata=metadata)
     return value
 
 
