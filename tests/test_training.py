@@ -154,3 +154,22 @@ def test_weights_do_not_depend_on_the_callers_thread_count():
         torch.set_num_threads(before)
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
     assert _cfg(cpu_threads=1).key() != _cfg(cpu_threads=2).key()
+
+
+@pytest.mark.parametrize("arch, width", [("salem_cnn", 1.0), ("resnet18", 0.25)])
+def test_logits_do_not_depend_on_the_inference_batch(arch, width):
+    """Every image is computed on its own in eval mode: the CPU default batch gives the logits
+    of one big batch or of tiny batches up to float rounding (oneDNN picks other kernels for
+    some batch sizes)."""
+    from helpers.models import build_model
+    from helpers.training import INFERENCE_BATCH, predict_logits
+
+    torch.manual_seed(0)
+    model = build_model(arch, 10, 3, 32, width=width).eval()
+    x = torch.randn(300, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    default = predict_logits(model, x)
+    assert INFERENCE_BATCH["cpu"] < 300  # several batches, one of them partial
+    for batch in (300, 7):
+        torch.testing.assert_close(predict_logits(model, x, batch_size=batch), default, rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match="'batch_size' has value 0"):
+        predict_logits(model, x, batch_size=0)

@@ -189,10 +189,11 @@ class LabelOnlyAttack:
 
     name = "label_only"
 
-    def __init__(self, *, batch_size: int = 512, chunk_size: int = 256) -> None:
-        """``batch_size``: images per forward pass; ``chunk_size``: inputs whose queries are
+    def __init__(self, *, batch_size: int | None = None, chunk_size: int = 256) -> None:
+        """``batch_size``: images per forward pass (None: the device's default of
+        :func:`helpers.training.predict_logits`); ``chunk_size``: inputs whose queries are
         built (and held in memory) at once, ``chunk_size * n_queries`` images."""
-        self.batch_size = _int_param("batch_size", batch_size, 1)
+        self.batch_size = None if batch_size is None else _int_param("batch_size", batch_size, 1)
         self.chunk_size = _int_param("chunk_size", chunk_size, 1)
         self.threshold_: float | None = None
         self.shadow_tpr_: float | None = None
@@ -289,7 +290,7 @@ class LabelOnlyAttack:
         raise NotImplementedError
 
 
-def _clean_predictions(model: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+def _clean_predictions(model: nn.Module, x: torch.Tensor, batch_size: int | None) -> torch.Tensor:
     """The model's predicted label of every clean input (the label-free form's label)."""
     if x.shape[0] == 0:
         return torch.zeros(0, dtype=torch.long)
@@ -307,7 +308,7 @@ class AugmentationAttack(LabelOnlyAttack):
         flips: bool = True,
         *,
         padding: str = "zeros",
-        batch_size: int = 512,
+        batch_size: int | None = None,
         chunk_size: int = 256,
     ) -> None:
         super().__init__(batch_size=batch_size, chunk_size=chunk_size)
@@ -344,7 +345,7 @@ class NoiseAttack(LabelOnlyAttack):
         n_queries: int = 20,
         *,
         seed: int = 0,
-        batch_size: int = 512,
+        batch_size: int | None = None,
         chunk_size: int = 256,
     ) -> None:
         super().__init__(batch_size=batch_size, chunk_size=chunk_size)

@@ -158,12 +158,13 @@ def compute_scores(
     model: Any,
     x: Any,
     *,
-    batch_size: int = 512,
+    batch_size: int | None = None,
     temperature: float = 1.0,
     device: Any = None,
     labels: Any = None,
 ) -> Scores:
-    """Scores of ``model`` on inputs ``x`` (tensor or array): batched, eval mode, no grad.
+    """Scores of ``model`` on inputs ``x`` (tensor or array): batched (``batch_size``, None:
+    the device's default of :func:`helpers.training.predict_logits`), eval mode, no grad.
 
     The model's train/eval mode is restored afterwards.
     """
