@@ -65,6 +65,7 @@ class Profile:
     gan_steps: int = 1600
     gan_width: int | None = None
     n_references: int = 16
+    replicates: int = 1
     seed: int = 42
     device: str = "auto"
     cpu_threads: int = 2
@@ -149,6 +150,8 @@ _RULES: dict[str, tuple[tuple[type, ...], Any, str]] = {
                   "or an integer from 4 to 512 (base channel width of the attacker's generator)"),
     "n_references": ((int,), lambda v: 2 <= v <= 1024, "an integer from 2 to 1024 (reference models per "
                      "architecture for the reference-model attacks of chapter 8)"),
+    "replicates": ((int,), lambda v: 1 <= v <= 100, "an integer from 1 to 100 (independent training runs, "
+                   "with derived seeds, of every target and shadow model behind a claim; verdicts pool them)"),
     "seed": ((int,), lambda v: 0 <= v < 2**32, "an integer from 0 to 2**32 - 1"),
     "device": ((str,), lambda v: v in KNOWN_DEVICES, f"one of {list(KNOWN_DEVICES)}"),
     "cpu_threads": ((int,), lambda v: 1 <= v <= 1024, "an integer from 1 to 1024 (torch threads on the CPU; "

@@ -22,6 +22,13 @@ recipe identically for target and shadow:
 * ``l2``: ``profile.weight_decay`` (coupled L2, Adam's ``weight_decay``), no label smoothing.
 
 Post-hoc variants (temperature scaling, Laplace) reuse the ``standard`` models.
+
+Replicates
+----------
+``Experiment(profile, replicate=r)`` is the same experiment (data, splits) with every model
+trained again from other seeds (:func:`replicate_seed`); replicate 0 is the profile's own
+run and keeps its cache keys. :meth:`Experiment.replicates` gives all
+``profile.replicates`` of them, the runs every verdict of the book pools.
 """
 
 from __future__ import annotations
@@ -56,6 +63,14 @@ def role_seed(seed: int, role: str) -> int:
     return int(hashlib.sha256(f"{seed}:{role}".encode()).hexdigest()[:8], 16) % (2**31 - 1)
 
 
+def replicate_seed(seed: int, role: str, replicate: int = 0) -> int:
+    """The training seed of one model: :func:`role_seed` for replicate 0 (the profile's own
+    run), a seed derived from the replicate's index for every other replicate."""
+    if not isinstance(replicate, int) or isinstance(replicate, bool) or replicate < 0:
+        raise ConfigError(f"parameter 'replicate' has value {replicate!r}; allowed: an integer >= 0")
+    return role_seed(seed, role if replicate == 0 else f"{role}:replicate-{replicate}")
+
+
 class Experiment:
     """Data, splits and models of one profile.
 
@@ -63,11 +78,13 @@ class Experiment:
     ----------
     profile: a :class:`~helpers.config.Profile` or the name of one (``quick``, ...).
     progress: show progress bars while training.
+    replicate: which training run (0: the profile's own seeds; see :func:`replicate_seed`).
     **overrides: profile values to change (validated), e.g. ``epochs=5``; ``None`` values
         are ignored so papermill parameters can be passed straight through.
     """
 
-    def __init__(self, profile: Profile | str = "quick", *, progress: bool = True, **overrides) -> None:
+    def __init__(self, profile: Profile | str = "quick", *, progress: bool = True, replicate: int = 0,
+                 **overrides) -> None:
         if isinstance(profile, str):
             profile = load_profile(profile, **overrides)
         elif isinstance(profile, Profile):
@@ -75,12 +92,31 @@ class Experiment:
             profile = profile.replace(**extra) if extra else profile
         else:
             raise ConfigError(f"parameter 'profile' has value {profile!r}; allowed: a Profile or a profile name")
+        replicate_seed(0, "target", replicate)  # validates ``replicate``
         self.profile = profile
         self.progress = progress
+        self.replicate = replicate
         self._models: dict[tuple[str, str, str], TrainedModel] = {}
+        self._replicates: list[Experiment] | None = None
 
     def __repr__(self) -> str:
-        return f"Experiment(profile={self.profile.name!r}, dataset={self.profile.dataset!r})"
+        extra = f", replicate={self.replicate}" if self.replicate else ""
+        return f"Experiment(profile={self.profile.name!r}, dataset={self.profile.dataset!r}{extra})"
+
+    def replicates(self) -> list["Experiment"]:
+        """This experiment's ``profile.replicates`` training runs: itself as replicate 0, then
+        experiments that share its data and splits (loaded once) and train every model from
+        other seeds. Computed once per experiment."""
+        if self._replicates is not None:
+            return list(self._replicates)
+        shared = {k: self.__dict__[k] for k in ("data", "splits", "data_key") if k in self.__dict__}
+        runs: list[Experiment] = []
+        for r in range(self.profile.replicates):
+            run = self if r == self.replicate else Experiment(self.profile, progress=self.progress, replicate=r)
+            run.__dict__.update(shared)
+            runs.append(run)
+        self._replicates = runs
+        return list(runs)
 
     @cached_property
     def data(self) -> ImageDataset:
@@ -141,7 +177,7 @@ class Experiment:
             batch_size=p.batch_size,
             label_smoothing=ls,
             weight_decay=wd,
-            seed=role_seed(p.seed, role),
+            seed=replicate_seed(p.seed, role, self.replicate),
             role=role,
             variant=variant,
             split_key=self.splits.key(),
