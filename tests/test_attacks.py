@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -234,8 +235,6 @@ def test_registry_and_constructor_errors():
         MaxScoreAttack(rule="fuzzy")
     with pytest.raises(ValueError, match="'patience'"):
         Top3Attack(patience=0)
-    with pytest.raises(ValueError, match="at least k=3"):
-        Top3Attack().fit(np.full((4, 2), 0.5), np.full((4, 2), 0.5))
     attacks = make_attacks(rule="paper", seed=1)
     assert set(attacks) == set(ATTACKS) and attacks["max_score"].rule == "paper" and attacks["top3"].seed == 1
 
@@ -261,3 +260,28 @@ def test_fit_attacks_fits_each_named_attack_like_make_attacks_then_fit():
     for name in fitted:
         assert fitted[name].threshold_ == by_hand[name].threshold_
         assert fitted[name].rule == "paper"
+
+
+def test_top_k_attack_on_two_classes_reads_both_scores_and_says_so():
+    """A two-class model has no third score: the top-k attack uses k = min(3, classes) = 2."""
+    from helpers.labels import attack_label, labelled
+
+    rng = np.random.default_rng(11)
+    members = scores_from_logits(np.c_[rng.normal(6, 1, 120), np.zeros(120)])
+    nonmembers = scores_from_logits(np.c_[rng.normal(1, 1, 120), np.zeros(120)])
+    attack = Top3Attack(seed=0)
+    assert attack.display_name == "Top-3 Scores"
+    attack.fit(members, nonmembers)
+    assert attack.k_ == 2 and attack.display_name == "Top-2 Scores"
+    score = attack.membership_score(np.r_[members.probs, nonmembers.probs])
+    assert score[:120].mean() > score[120:].mean()  # it learned the confidence gap
+    assert attack.to_torch()[0].in_features == 2
+    with pytest.raises(ValueError, match="'scores' has 3 classes; allowed: 2"):
+        attack.predict(np.full((2, 3), 1 / 3))
+    # ten classes keep the paper's three scores and label
+    ten = Top3Attack(seed=0).fit(np.full((4, 10), 0.1), np.full((4, 10), 0.1))
+    assert ten.k_ == 3 and ten.display_name == "Top-3 Scores"
+    assert attack_label("top3", 2) == "Top-2 Scores" and attack_label("top3", 10) == "Top-3 Scores"
+    table = pd.DataFrame({"m": [0.5]}, index=["top3_auroc"])
+    assert list(labelled(table, n_classes=2).index) == ["Top-2 Scores AUROC"]
+    assert list(labelled(table).index) == ["Top-3 Scores AUROC"]

@@ -124,9 +124,9 @@ splits = exp.splits
 glue("ch2_n_images", f"{len(data):,}")
 glue("ch2_n_classes", str(data.num_classes))
 glue("ch2_image_shape", f"{data.in_channels} x {data.image_size} x {data.image_size}")
-glue("ch2_train_size", f"{cfg.train_size:,}")
-glue("ch2_test_size", f"{cfg.test_size:,}")
-glue("ch2_n_members", f"{cfg.n_members:,}")
+glue("ch2_train_size", f"{exp.profile.train_size:,}")
+glue("ch2_test_size", f"{exp.profile.test_size:,}")
+glue("ch2_n_members", f"{exp.profile.n_members:,}")
 
 # %%
 print(

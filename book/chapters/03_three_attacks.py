@@ -67,7 +67,7 @@ from helpers import plots
 from helpers.attacks import RULES, ThresholdAttack, fit_attacks
 from helpers.config import ConfigError, load_profile
 from helpers.evaluation import AttackEvaluation, styled_percent
-from helpers.labels import ATTACK_LABELS, labelled, row_key
+from helpers.labels import ATTACK_LABELS, attack_label, labelled, row_key
 from helpers.experiment import Experiment
 from helpers.metrics import evaluate_attacks, membership_labels
 from helpers.notebook import fmt_pct, glue, setup, show_source
@@ -90,6 +90,7 @@ setup(cfg.seed, cfg.cpu_threads)
 exp = Experiment(cfg, progress=False)
 ev = AttackEvaluation(exp, rule=rule)
 archs = list(cfg.architectures)
+n_classes = exp.data.num_classes  # the top-k attack reads min(3, n_classes) scores
 print(
     f"profile {cfg.name!r}, dataset {cfg.dataset!r}, seed {cfg.seed}, tie rule"
     f" {rule!r}, architectures {archs}"
@@ -123,6 +124,11 @@ accuracy = exp.accuracy_table()
 # %% tags=["remove-cell"]
 glue("ch3_n_train", f"{len(exp.splits['target_train'])}")
 glue(
+    "ch3_topk_note",
+    f"this run has K = {n_classes} classes, so the attack reads the top "
+    f"{min(3, n_classes)} scores and is labelled '{attack_label('top3', n_classes)}'",
+)
+glue(
     "ch3_train_acc_min", fmt_pct(accuracy[["target train", "shadow train"]].min().min())
 )
 glue("ch3_test_acc_range", span(accuracy[["target test", "shadow test"]].to_numpy()))
@@ -149,7 +155,9 @@ accuracy.style.format("{:.1%}")
 #    in descending order, go into a small neural network (one hidden layer of 64 ReLU
 #    units, scikit-learn's `MLPClassifier`), which outputs the probability that $x$ is a
 #    member; member if it is at least one half. Sorting makes the attack independent of
-#    *which* class is predicted, so one network serves all classes.
+#    *which* class is predicted, so one network serves all classes. A task with fewer than
+#    three classes has fewer scores, and the attack then reads all of them
+#    ($k = \min(3, K)$): {glue:text}`ch3_topk_note`.
 #
 # For the two threshold attacks, $\tau$ and $\theta$ are chosen on the shadow data to
 # maximise $\mathrm{TPR} - \mathrm{FPR}$ (Youden's index), i.e. the point of the shadow ROC
@@ -521,7 +529,7 @@ styled_percent(sharpening, digits=1)
 
 # %%
 table1 = ev.table(archs)
-styled_percent(labelled(table1), digits=1)
+styled_percent(labelled(table1, n_classes), digits=1)
 
 # %%
 tidy = pd.concat([ev.evaluate(arch) for arch in archs], ignore_index=True)
@@ -614,7 +622,7 @@ for col, arch in enumerate(archs):
                 ax,
                 y,
                 score,
-                label=ATTACK_LABELS[name],
+                label=attack_label(name, n_classes),
                 log=log,
                 color=plots.PALETTE[i + 2],
                 chance=i == 0,

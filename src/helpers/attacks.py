@@ -43,7 +43,10 @@ rules (argument ``rule``):
 
 The top-3 attack needs no tie rule: its threshold is the fixed 0.5 on the MLP's output.
 It is scikit-learn's ``MLPClassifier`` and stops early on a seeded validation part of the
-shadow data (the authors stopped on the training loss); ``to_torch()`` exports it.
+shadow data (the authors stopped on the training loss); ``to_torch()`` exports it. On a
+task with fewer classes than ``k`` (a two-class dataset) it reads the ``min(k, classes)``
+largest scores: :attr:`Top3Attack.k_` is the count it used, :attr:`Top3Attack.display_name`
+says so ("Top-2 Scores"), and the registry name stays ``top3``.
 """
 
 from __future__ import annotations
@@ -274,6 +277,9 @@ class Top3Attack(Attack):
     ``max_epochs``; scikit-learn then keeps the best weights). Member if the predicted
     probability is ``>= 0.5``. Deterministic for a given ``seed``. :meth:`to_torch` returns
     the fitted network as a ``torch.nn.Sequential``.
+
+    With fewer than ``k`` classes the attack uses all of them: ``k_ = min(k, classes)``
+    (set by :meth:`fit`), so a two-class model is attacked through its two sorted scores.
     """
 
     name = "top3"
@@ -309,19 +315,28 @@ class Top3Attack(Attack):
         self.batch_size, self.max_epochs, self.patience = batch_size, max_epochs, patience
         self.val_fraction, self.min_delta = float(val_fraction), float(min_delta)
         self.model_: Any = None
+        self.k_: int | None = None
         self.history_: list[dict[str, float]] = []
 
+    @staticmethod
+    def effective_k(k: int, n_classes: int) -> int:
+        """The number of top scores read on a task of ``n_classes`` classes: ``min(k, n_classes)``."""
+        return max(1, min(int(k), int(n_classes)))
+
+    @property
+    def display_name(self) -> str:
+        """"Top-3 Scores", or "Top-2 Scores" once fitted on a two-class task."""
+        return f"Top-{self.k_ if self.k_ is not None else self.k} Scores"
+
     def _features(self, s: Scores) -> np.ndarray:
-        if s.n_classes < self.k:
-            raise ValueError(
-                f"parameter 'scores' has {s.n_classes} classes; allowed: at least k={self.k} for the top-{self.k} attack"
-            )
+        k = self.k_ if self.k_ is not None else self.effective_k(self.k, s.n_classes)
         # float32 first: the values a float32 softmax would have fed the authors' MLP
-        return top_k(s, self.k).astype(np.float32).astype(np.float64)
+        return top_k(s, k).astype(np.float32).astype(np.float64)
 
     def _fit(self, members: Scores, nonmembers: Scores) -> None:
         from sklearn.neural_network import MLPClassifier
 
+        self.k_ = self.effective_k(self.k, members.n_classes)
         x = np.vstack([self._features(members), self._features(nonmembers)])
         y = membership_labels(len(members), len(nonmembers)).astype(int)
         use_validation = self.val_fraction > 0 and int(self.val_fraction * len(x)) >= 2
@@ -354,7 +369,7 @@ class Top3Attack(Attack):
         if self.model_ is None:
             raise NotFittedError("this Top3Attack is not fitted yet; call fit(shadow_member_scores, shadow_nonmember_scores) first")
         (w1, w2), (c1, c2) = self.model_.coefs_, self.model_.intercepts_
-        net = nn.Sequential(nn.Linear(self.k, self.hidden), nn.ReLU(), nn.Linear(self.hidden, 1))
+        net = nn.Sequential(nn.Linear(self.k_, self.hidden), nn.ReLU(), nn.Linear(self.hidden, 1))
         with torch.no_grad():
             net[0].weight.copy_(torch.from_numpy(w1.T))
             net[0].bias.copy_(torch.from_numpy(c1))

@@ -24,6 +24,7 @@ from .errors import ConfigError
 PROFILE_DIR_ENV = "HELPERS_PROFILE_DIR"
 KNOWN_OPTIMIZERS = ("adam", "sgd")
 KNOWN_DEVICES = ("auto", "cpu", "cuda", "mps")
+SIZE_MODES = ("manual", "auto")
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,9 @@ class Profile:
 
     Sizes are per model: the target and the shadow model each get ``train_size``
     training images and ``test_size`` held-out images; ``n_members`` of each are used as
-    members / non-members when attacks are fitted and evaluated.
+    members / non-members when attacks are fitted and evaluated. With ``sizes: auto`` the
+    four sizes are chosen from the dataset's counts when the experiment loads its data
+    (:func:`helpers.splits.fit_sizes`: the profile's sizes, scaled down until they fit).
     """
 
     name: str = "custom"
@@ -61,6 +64,7 @@ class Profile:
     test_size: int = 250
     n_members: int = 250
     calibration_size: int = 200
+    sizes: str = "manual"
     scale_factor: float = 255.0
     gan_steps: int = 1600
     gan_width: int | None = None
@@ -143,6 +147,9 @@ _RULES: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "test_size": ((int,), lambda v: v >= 10, "an integer >= 10"),
     "n_members": ((int,), lambda v: v >= 10, "an integer >= 10"),
     "calibration_size": ((int,), lambda v: v >= 0, "an integer >= 0"),
+    "sizes": ((str,), lambda v: v in SIZE_MODES, f"one of {list(SIZE_MODES)} ('manual': train_size, test_size, "
+              "n_members and calibration_size as given; 'auto': the same sizes scaled down until they fit "
+              "the dataset's counts, chosen when the data are loaded)"),
     "scale_factor": ((int, float), _positive, "a number > 0"),
     "gan_steps": ((int,), lambda v: 1 <= v <= 10_000_000, "an integer from 1 to 10000000 (optimiser steps of the "
                   "attacker's generator, the 'fake' non-member source)"),
@@ -193,7 +200,7 @@ def validate(values: Mapping[str, Any]) -> Profile:
         clean["classes"] = tuple(str(c) for c in clean["classes"])
     clean["heldout_classes"] = tuple(str(c) for c in clean.get("heldout_classes", ()))
     profile = Profile(**clean)
-    if profile.n_members > min(profile.train_size, profile.test_size):
+    if profile.sizes == "manual" and profile.n_members > min(profile.train_size, profile.test_size):
         raise ConfigError(
             f"parameter 'n_members' has value {profile.n_members}; allowed: at most "
             f"min(train_size, test_size) = {min(profile.train_size, profile.test_size)}"
@@ -224,15 +231,57 @@ def available_profiles() -> list[str]:
     return sorted(names)
 
 
+_OVERRIDES_HELP = (
+    "a mapping of parameter: value, or its JSON / YAML text, e.g. "
+    "-p overrides '{\"train_size\": 40}' or papermill's -y '{\"overrides\": {\"train_size\": 40}}'"
+)
+
+
+def parse_overrides(overrides: Mapping[str, Any] | str | None) -> dict[str, Any]:
+    """The overrides as a dict: a mapping as it is, ``None`` or an empty text as ``{}``, and a
+    JSON or YAML text of a mapping parsed (papermill's ``-p`` passes text; ``-y`` passes YAML
+    that papermill already parsed). Anything else is a :class:`ConfigError`."""
+    if overrides is None:
+        return {}
+    if isinstance(overrides, str):
+        text = overrides.strip()
+        if not text:
+            return {}
+        try:
+            parsed = yaml.safe_load(text)  # JSON objects are YAML flow mappings
+        except yaml.YAMLError as err:
+            raise ConfigError(
+                f"parameter 'overrides' has value {overrides!r}, which is not valid JSON or YAML "
+                f"({str(err).splitlines()[0]}); allowed: {_OVERRIDES_HELP}"
+            ) from err
+        if not isinstance(parsed, Mapping):
+            raise ConfigError(
+                f"parameter 'overrides' has value {overrides!r}, text that parses to a "
+                f"{type(parsed).__name__}; allowed: {_OVERRIDES_HELP}"
+            )
+        overrides = parsed
+    if not isinstance(overrides, Mapping):
+        raise ConfigError(
+            f"parameter 'overrides' has value {overrides!r} of type {type(overrides).__name__}; "
+            f"allowed: {_OVERRIDES_HELP}"
+        )
+    bad = [k for k in overrides if not isinstance(k, str)]
+    if bad:
+        raise ConfigError(f"parameter 'overrides' has key(s) {bad}; allowed: parameter names (strings)")
+    return dict(overrides)
+
+
 def load_profile(
     name: str = "quick",
-    overrides: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | str | None = None,
     **more_overrides: Any,
 ) -> Profile:
     """Load profile ``name`` and apply overrides.
 
     Keyword overrides whose value is ``None`` are ignored, so a chapter can pass its
     papermill parameters straight through (``dataset=None`` keeps the profile's dataset).
+    ``overrides`` is a mapping, or a JSON / YAML text of one (what papermill's
+    ``-p overrides '{"train_size": 40}'`` passes; see :func:`parse_overrides`).
     Overriding ``epochs`` alone sets the epochs of every architecture (it clears the
     profile's ``epochs_per_architecture``).
     """
@@ -249,11 +298,8 @@ def load_profile(
     if not isinstance(values, dict):
         raise ConfigError(f"profile file {path} must hold a mapping of parameter: value")
     values["name"] = name
-    if overrides is not None and not isinstance(overrides, Mapping):
-        raise ConfigError(
-            f"parameter 'overrides' has value {overrides!r}; allowed: a mapping of parameter: value"
-        )
-    changes = {**dict(overrides or {}), **{k: v for k, v in more_overrides.items() if v is not None}}
+    overrides = parse_overrides(overrides)
+    changes = {**overrides, **{k: v for k, v in more_overrides.items() if v is not None}}
     if "epochs" in changes and "epochs_per_architecture" not in changes:
         changes["epochs_per_architecture"] = {}  # an explicit epoch count applies to every architecture
     values.update(changes)

@@ -45,7 +45,7 @@ from .cache import default_cache_dir
 from .config import ConfigError, Profile, load_profile
 from .data import ImageDataset, load_dataset
 from .architectures import check_architecture, effective_activation
-from .splits import SPLIT_NAMES, Splits, make_splits
+from .splits import SPLIT_NAMES, Splits, fit_sizes, make_splits
 from .variants import TRAINING_VARIANTS
 from .training import ROLES, TrainConfig, TrainedModel, cached_logits, get_or_train, resolve_device
 
@@ -98,6 +98,8 @@ class Experiment:
         self.replicate = replicate
         self._models: dict[tuple[str, str, str], TrainedModel] = {}
         self._replicates: list[Experiment] | None = None
+        if profile.sizes == "auto":  # sizes chosen from the data's counts, said once (helpers.splits)
+            self.profile = fit_sizes(profile, self.data)
 
     def __repr__(self) -> str:
         extra = f", replicate={self.replicate}" if self.replicate else ""

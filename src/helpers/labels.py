@@ -31,22 +31,33 @@ def row_key(attack: str, metric: str) -> str:
     return f"{attack}_{metric}"
 
 
-def row_label(key: str) -> str:
+def attack_label(name: str, n_classes: int | None = None) -> str:
+    """The display label of an attack. The top-k attack reads ``min(3, n_classes)`` scores
+    (:class:`helpers.attacks.Top3Attack`), so on a two-class task it is "Top-2 Scores";
+    ``n_classes=None`` gives the paper's label."""
+    if name == "top3" and n_classes is not None and n_classes < 3:
+        return f"Top-{max(1, int(n_classes))} Scores"
+    return ATTACK_LABELS.get(name, name)
+
+
+def row_label(key: str, n_classes: int | None = None) -> str:
     """The paper's label of a row name (``max_score_auroc`` -> ``Max. Score AUROC``);
-    a name without a label is returned unchanged."""
+    a name without a label is returned unchanged. ``n_classes`` names the top-k attack
+    as :func:`attack_label` does."""
     if key in MODEL_METRIC_LABELS:
         return MODEL_METRIC_LABELS[key]
-    for attack, attack_label in ATTACK_LABELS.items():
+    for attack in ATTACK_LABELS:
         for metric, metric_label in METRIC_LABELS.items():
             if key == row_key(attack, metric):
-                return f"{attack_label} {metric_label}"
+                return f"{attack_label(attack, n_classes)} {metric_label}"
     return key
 
 
-def labelled(table: pd.DataFrame) -> pd.DataFrame:
+def labelled(table: pd.DataFrame, n_classes: int | None = None) -> pd.DataFrame:
     """A copy of ``table`` for display: row names and variant names in columns
-    ``(architecture, variant)`` replaced by the paper's labels."""
-    out = table.rename(index=row_label)
+    ``(architecture, variant)`` replaced by the paper's labels (the top-k attack's label
+    follows ``n_classes``, see :func:`attack_label`)."""
+    out = table.rename(index=lambda key: row_label(key, n_classes))
     if isinstance(out.columns, pd.MultiIndex) and out.columns.nlevels == 2:
         out.columns = pd.MultiIndex.from_tuples(
             [(a, VARIANT_LABELS.get(v, v)) for a, v in out.columns], names=out.columns.names)
