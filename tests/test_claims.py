@@ -17,7 +17,7 @@ from helpers.metrics import evaluate_attacks
 from helpers.scores import scores_from_logits
 
 CHAPTERS = Path(__file__).resolve().parents[1] / "book" / "chapters"
-DIRECTIONAL = {"recall_above_precision", "ls_lowers_ood_fpr", "ls_raises_auroc", "ls_raises_precision",
+DIRECTIONAL = {"recall_above_precision", "fakes_flagged_like_test", "ls_lowers_ood_fpr", "ls_raises_auroc", "ls_raises_precision",
                "la_lowers_ood_fpr", "temperature_lowers_auroc", "l2_lowers_auroc", "l2_lowers_precision_and_recall"}
 VARIANTS = ("standard", "label_smoothing", "laplace", "temperature", "l2")
 
@@ -60,7 +60,7 @@ def _synthetic_table(rng: np.random.Generator, n: int = 400, member_shift: float
     wide = pd.concat(frames, ignore_index=True)
     parts = [wide[["architecture", "activation", "variant", "source", "attack", m, f"se_{m}"]]
              .rename(columns={m: "value", f"se_{m}": "se"}).assign(metric=m) for m in ("precision", "recall", "fpr", "auroc")]
-    return pd.concat(parts, ignore_index=True)[list(RESULT_COLUMNS)]
+    return pd.concat(parts, ignore_index=True).assign(replicate=0)[list(RESULT_COLUMNS)]
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -127,3 +127,26 @@ def test_chapters_take_their_verdicts_from_the_one_rule(chapter):
     text = (CHAPTERS / chapter).read_text()
     assert "check_claims(" in text
     assert not re.search(r"\bTOL\s*=|np\.sign\(", text)
+
+
+def test_each_claim_names_every_variant_its_check_reads():
+    """claim_verdicts computes only the variants a claim declares: on the paper's table cut
+    down to those variants, every claim gives the same rows as on the whole table."""
+    table = results_from_paper()
+    full = check_claims(table)
+    for claim in CLAIMS:
+        cut = check_claims(table[table.variant.isin(claim.variants)], [claim])
+        expected = full[full.claim == claim.key].reset_index(drop=True)
+        pd.testing.assert_frame_equal(cut.reset_index(drop=True), expected)
+
+
+def test_replicates_pool_into_one_row_with_every_replicates_value():
+    table = results_from_paper()
+    shifted = table.assign(replicate=1, value=table.value + np.where(table.variant == "label_smoothing", 0.01, 0.0))
+    rows = check_claims(pd.concat([table, shifted], ignore_index=True))
+    one = rows[(rows.claim == "ls_raises_auroc") & (rows.architecture == "salem_cnn") & (rows.attack == "entropy")]
+    assert len(one) == 1
+    first, second = one.replicates.iloc[0]
+    assert second == pytest.approx(first + 0.01)
+    assert one.measured.iloc[0] == pytest.approx(first + 0.005)
+    assert one.df.iloc[0] == 1

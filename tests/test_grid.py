@@ -19,7 +19,12 @@ def test_the_grid_lists_every_model_the_chapters_train():
     jobs = training_jobs(profile)
     models = [j for j in jobs if j.role != "reference"]
     refs = [j for j in jobs if j.role == "reference"]
-    assert len(models) == len(profile.architectures) * 3 * 2 + 2  # + chapter 1's SiLU model, the generator
+    # every training variant's target and shadow, once per replicate; + chapter 1's SiLU model, the generator
+    assert profile.replicates >= 3
+    assert len(models) == profile.replicates * len(profile.architectures) * 3 * 2 + 2
+    assert {j.replicate for j in models} == set(range(profile.replicates))
+    keys = {job_key(profile, j) for j in models if j.role in ("target", "shadow")}
+    assert len(keys) == profile.replicates * len(profile.architectures) * 3 * 2  # replicates train distinct models
     assert TrainingJob("salem_cnn", "target", activation="silu") in models
     assert sum(j.role == "generator" for j in models) == 1
     assert len(set(models)) == len(models)

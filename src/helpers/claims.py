@@ -28,15 +28,18 @@ from .variants import ALL_VARIANTS
 from .architectures import effective_activation
 from .reference import PAPER_METRICS, paper_attack_results
 
-RESULT_COLUMNS = ("architecture", "activation", "variant", "source", "attack", "metric", "value", "se")
+RESULT_COLUMNS = ("replicate", "architecture", "activation", "variant", "source", "attack", "metric", "value", "se")
 METRICS = ("precision", "recall", "fpr", "auroc")
+# recall minus precision, with its paired bootstrap error (both move with the threshold)
+GAP_METRIC = "recall_minus_precision"
 ATTACKS = ("entropy", "max_score", "top3")
 # Claims on hard decisions (precision, recall, FPR) are checked on the two threshold attacks:
 # their standard errors include where the attacker puts its threshold (a refit per bootstrap
 # replicate). The top-3 attack decides with a small neural network whose refitting noise the
 # book does not estimate, so its precision, recall and FPR get no verdict.
 THRESHOLD_ATTACKS = ("entropy", "max_score")
-ROW_COLUMNS = ("claim", "architecture", "attack", "detail", "measured", "se", "verdict")
+ROW_COLUMNS = ("claim", "architecture", "attack", "metric", "detail", "measured", "se", "df", "replicates",
+               "p_wrong_way", "verdict")
 _PAPER_N = {"cifar10": 2500, "stanford_dogs": 2058}  # members = non-members per model
 STL10_SOURCES = ("stl10", "natural-patches")  # the paper's STL-10, else its offline stand-in
 
@@ -44,8 +47,9 @@ STL10_SOURCES = ("stl10", "natural-patches")  # the paper's STL-10, else its off
 # ----------------------------------------------------------------------------- tables
 def results_from_evaluation(ev: AttackEvaluation, sources: Mapping[str, object],
                             variants: Sequence[str] | None = None) -> pd.DataFrame:
-    """This run's results table: every architecture x variant x source (``test`` and each
-    non-member set in ``sources``) x attack x metric, with bootstrap standard errors."""
+    """One run's results table: every architecture x variant x source (``test`` and each
+    non-member set in ``sources``) x attack x metric, with bootstrap standard errors; the
+    ``replicate`` column is the experiment's training-run index."""
     frames = []
     for arch in ev.exp.profile.architectures:
         for variant in variants or ALL_VARIANTS:
@@ -54,13 +58,34 @@ def results_from_evaluation(ev: AttackEvaluation, sources: Mapping[str, object],
                 if name != "test":
                     frames.append(ev.evaluate(arch, variant, source=name, nonmember_x=nm.x))
     wide = pd.concat(frames, ignore_index=True)
+    wide[GAP_METRIC] = wide["recall"] - wide["precision"]
     rows = []
-    for metric in METRICS:
+    for metric in (*METRICS, GAP_METRIC):
         part = wide[["architecture", "variant", "source", "attack", metric, f"se_{metric}"]]
         rows.append(part.rename(columns={metric: "value", f"se_{metric}": "se"}).assign(metric=metric))
     table = pd.concat(rows, ignore_index=True)
     table["activation"] = [effective_activation(a, ev.exp.profile.activation) for a in table.architecture]
+    table["replicate"] = ev.exp.replicate
     return table[list(RESULT_COLUMNS)]
+
+
+def replicate_evaluations(ev: AttackEvaluation) -> list[AttackEvaluation]:
+    """``ev`` and one evaluation (same attacks, tie rule and temperature) per further training
+    replicate of its experiment (:meth:`helpers.experiment.Experiment.replicates`)."""
+    out = [ev]
+    for run in ev.exp.replicates():
+        if run is not ev.exp:
+            out.append(AttackEvaluation(run, attacks=ev.attack_names, rule=ev.rule, temperature=ev.temperature))
+    return out
+
+
+def results_from_replicates(ev: AttackEvaluation, sources: Mapping[str, object],
+                            variants: Sequence[str] | None = None) -> pd.DataFrame:
+    """:func:`results_from_evaluation` for every training replicate of ``ev``'s experiment,
+    stacked (column ``replicate``): the table every verdict of the book is read from. The
+    non-member sources are the same inputs for every replicate (they share data and splits)."""
+    return pd.concat([results_from_evaluation(e, sources, variants) for e in replicate_evaluations(ev)],
+                     ignore_index=True)
 
 
 def _analytic_se(metric: str, value: float, recall: float, fpr: float, n: int) -> float:
@@ -72,8 +97,9 @@ def _analytic_se(metric: str, value: float, recall: float, fpr: float, n: int) -
 
 
 def results_from_paper() -> pd.DataFrame:
-    """The paper's results as a results table; standard errors from its sample sizes
-    (2,500 members and non-members per CIFAR-10 model, 2,058 for Stanford Dogs)."""
+    """The paper's results as a results table (one run, ``replicate`` 0); standard errors from
+    its sample sizes (2,500 members and non-members per CIFAR-10 model, 2,058 for Stanford
+    Dogs). Recall minus precision gets the unpaired error: the paper gives no samples."""
     raw = paper_attack_results()
     raw = raw[raw.metric.isin(list(PAPER_METRICS))].assign(metric=lambda d: d.metric.map(PAPER_METRICS))
     wide = raw.pivot_table(index=["dataset", "architecture", "variant", "source_key", "attack"],
@@ -81,12 +107,27 @@ def results_from_paper() -> pd.DataFrame:
     rows = []
     for r in wide.itertuples(index=False):
         n = _PAPER_N[r.dataset]
+        base = {"replicate": 0, "architecture": r.architecture, "variant": r.variant, "source": r.source_key,
+                "attack": r.attack, "activation": effective_activation(r.architecture, "relu")}
+        ses = {}
         for metric in METRICS:
             value = getattr(r, metric)
-            rows.append({"architecture": r.architecture, "activation": effective_activation(r.architecture, "relu"),
-                         "variant": r.variant, "source": r.source_key, "attack": r.attack, "metric": metric,
-                         "value": value, "se": _analytic_se(metric, value, r.recall, r.fpr, n)})
+            ses[metric] = _analytic_se(metric, value, r.recall, r.fpr, n)
+            rows.append({**base, "metric": metric, "value": value, "se": ses[metric]})
+        rows.append({**base, "metric": GAP_METRIC, "value": r.recall - r.precision,
+                     "se": vd.difference_se(ses["recall"], ses["precision"])})
     return pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
+
+
+def _unpaired_gap(table: pd.DataFrame) -> pd.DataFrame:
+    """Recall minus precision rows for a table that lacks them, with the unpaired error."""
+    keys = ["replicate", "architecture", "activation", "variant", "source", "attack"]
+    p = table[table.metric == "precision"].set_index(keys)
+    r = table[table.metric == "recall"].set_index(keys)
+    both = p.index.intersection(r.index)
+    se = [vd.difference_se(a, b) for a, b in zip(r.se[both], p.se[both])]
+    out = pd.DataFrame({"value": (r.value[both] - p.value[both]).to_numpy(), "se": se}, index=both).reset_index()
+    return out.assign(metric=GAP_METRIC)[list(RESULT_COLUMNS)]
 
 
 # ----------------------------------------------------------------------------- checks
@@ -99,6 +140,7 @@ class Claim:
     where_in_paper: str
     scope: str
     check: Callable[[pd.DataFrame], list[dict]]
+    variants: tuple[str, ...] = ("standard",)  # the variants whose results the check reads
 
 
 def _select(table: pd.DataFrame, **equal) -> pd.DataFrame:
@@ -109,26 +151,36 @@ def _select(table: pd.DataFrame, **equal) -> pd.DataFrame:
     return table[mask]
 
 
-def _one(table: pd.DataFrame, **equal) -> tuple[float, float] | None:
+def _per_replicate(table: pd.DataFrame, **equal) -> pd.DataFrame | None:
+    """``value`` and ``se`` per replicate (index) of the rows matching ``equal``, or None."""
     part = _select(table, **equal)
     if part.empty:
         return None
-    return float(part.value.iloc[0]), float(part.se.iloc[0])
+    return part.groupby("replicate")[["value", "se"]].first().sort_index()
 
 
-def _row(claim: str, arch: str, attack: str, detail: str, measured: float, se: float, verdict: str) -> dict:
-    return dict(claim=claim, architecture=arch, attack=attack, detail=detail, measured=measured, se=se, verdict=verdict)
+def _pool(part: pd.DataFrame) -> vd.Pooled:
+    return vd.pool(part.value.to_numpy(), part.se.to_numpy())
+
+
+def _row(claim: str, arch: str, attack: str, metric: str, detail: str, pooled: vd.Pooled, verdict: str,
+         expected: int, threshold: float = 0.0) -> dict:
+    p_wrong = pooled.p_wrong_way(expected, threshold)
+    return dict(claim=claim, architecture=arch, attack=attack, metric=metric, detail=detail,
+                measured=pooled.estimate, se=pooled.se, df=pooled.df, replicates=pooled.values,
+                p_wrong_way=p_wrong, verdict=verdict)
 
 
 def _attack_works(table: pd.DataFrame, arch: str, variant: str, attack: str) -> bool:
-    """Whether the attack separates members from test non-members beyond its noise margin.
+    """Whether the attack separates members from test non-members beyond its noise margin
+    (pooled over replicates).
 
     Precision, recall and FPR depend on a threshold the attacker fits on shadow data; when
     the attack cannot tell members from non-members (AUROC about 0.5), that threshold is
     arbitrary and so is every comparison of hard decisions. Such rows are inconclusive.
     """
-    got = _one(table, architecture=arch, variant=variant, source="test", attack=attack, metric="auroc")
-    return got is not None and vd.at_least(got[0], got[1], 0.5) == vd.HOLDS
+    got = _per_replicate(table, architecture=arch, variant=variant, source="test", attack=attack, metric="auroc")
+    return got is not None and _pool(got).at_least(0.5) == vd.HOLDS
 
 
 def _architectures(table: pd.DataFrame, activations: Sequence[str] | None, names: Sequence[str] | None) -> list[str]:
@@ -137,18 +189,24 @@ def _architectures(table: pd.DataFrame, activations: Sequence[str] | None, names
     return [a for a in archs if names is None or a in names]
 
 
+def _gated(verdict: str, works: bool) -> str:
+    """Hard-decision rows of an attack that does not work get no verdict either way."""
+    return verdict if works else vd.INCONCLUSIVE
+
+
 def recall_above_precision(table: pd.DataFrame) -> list[dict]:
     out = []
     for arch in _architectures(table, None, None):
         for attack in THRESHOLD_ATTACKS:
-            p = _one(table, architecture=arch, variant="standard", source="test", attack=attack, metric="precision")
-            r = _one(table, architecture=arch, variant="standard", source="test", attack=attack, metric="recall")
-            if p is None or r is None:
+            eq = dict(architecture=arch, variant="standard", source="test", attack=attack)
+            gap = _per_replicate(table, **eq, metric=GAP_METRIC)
+            p, r = _per_replicate(table, **eq, metric="precision"), _per_replicate(table, **eq, metric="recall")
+            if gap is None or p is None or r is None:
                 continue
-            delta, se = r[0] - p[0], vd.difference_se(r[1], p[1])
-            verdict = vd.direction(delta, se, +1) if _attack_works(table, arch, "standard", attack) else vd.INCONCLUSIVE
-            out.append(_row("recall_above_precision", arch, attack, f"precision {p[0]:.3f}, recall {r[0]:.3f}",
-                            delta, se, verdict))
+            pooled = _pool(gap)
+            verdict = _gated(pooled.direction(+1), _attack_works(table, arch, "standard", attack))
+            out.append(_row("recall_above_precision", arch, attack, GAP_METRIC,
+                            f"precision {p.value.mean():.3f}, recall {r.value.mean():.3f}", pooled, verdict, +1))
     return out
 
 
@@ -162,13 +220,17 @@ def _level_check(key: str, sources: Sequence[str], metric: str, threshold: float
         out = []
         for arch in _architectures(table, activations, None):
             for attack in attacks:
-                got = _one(table, architecture=arch, variant="standard", source=source, attack=attack, metric=metric)
-                if got is not None:
-                    verdict = vd.at_least(got[0], got[1], threshold)
-                    if verdict == vd.HOLDS and not _attack_works(table, arch, "standard", attack):
-                        verdict = vd.INCONCLUSIVE
-                    out.append(_row(key, arch, attack, f"{metric} on {source} {got[0]:.3f} (claim: at least {threshold:g})",
-                                    got[0], got[1], verdict))
+                got = _per_replicate(table, architecture=arch, variant="standard", source=source, attack=attack,
+                                     metric=metric)
+                if got is None:
+                    continue
+                pooled = _pool(got)
+                verdict = pooled.at_least(threshold)
+                if verdict == vd.HOLDS and not _attack_works(table, arch, "standard", attack):
+                    verdict = vd.INCONCLUSIVE
+                out.append(_row(key, arch, attack, metric,
+                                f"{metric} on {source} {pooled.estimate:.3f} (claim: at least {threshold:g})",
+                                pooled, verdict, +1, threshold))
         return out
 
     return check
@@ -178,7 +240,7 @@ def _change_check(key: str, variant: str, metric: str, expected: int, attacks: S
                   ood: bool = False, activations: Sequence[str] | None = None,
                   names: Sequence[str] | None = None) -> Callable[[pd.DataFrame], list[dict]]:
     """A variant against the standard model: on the test split, or averaged over every
-    other source that both have (``ood``)."""
+    other source that both have (``ood``); one change per replicate, then pooled."""
 
     def check(table: pd.DataFrame) -> list[dict]:
         out = []
@@ -190,19 +252,52 @@ def _change_check(key: str, variant: str, metric: str, expected: int, attacks: S
                     shared = sorted((set(base.source) & set(new.source)) - {"test"})
                 else:
                     shared = ["test"] if "test" in set(base.source) & set(new.source) else []
-                if not shared:
+                replicates = sorted(set(base.replicate) & set(new.replicate))
+                if not shared or not replicates:
                     continue
-                b = base.set_index("source").loc[shared]
-                v = new.set_index("source").loc[shared]
-                delta = float(v.value.mean() - b.value.mean())
-                se = vd.difference_se(vd.mean_se(b.se), vd.mean_se(v.se))
+                deltas, ses, b_means, v_means = [], [], [], []
+                for rep in replicates:
+                    b = base[base.replicate == rep].set_index("source").loc[shared]
+                    v = new[new.replicate == rep].set_index("source").loc[shared]
+                    b_means.append(b.value.mean())
+                    v_means.append(v.value.mean())
+                    deltas.append(v_means[-1] - b_means[-1])
+                    ses.append(vd.difference_se(vd.mean_se(b.se), vd.mean_se(v.se)))
+                pooled = vd.pool(deltas, ses)
                 where = f"mean over {len(shared)} non-test sources" if ood else "test non-members"
-                verdict = vd.direction(delta, se, expected)
-                if metric != "auroc" and not _attack_works(table, arch, "standard", attack):
-                    verdict = vd.INCONCLUSIVE  # hard decisions of an attack that does not work
-                out.append(_row(key, arch, attack,
-                                f"{metric} ({where}): standard {b.value.mean():.3f} -> {variant} {v.value.mean():.3f}",
-                                delta, se, verdict))
+                verdict = pooled.direction(expected)
+                if metric != "auroc":
+                    verdict = _gated(verdict, _attack_works(table, arch, "standard", attack))
+                out.append(_row(key, arch, attack, metric,
+                                f"{metric} ({where}): standard {np.mean(b_means):.3f} -> {variant} "
+                                f"{np.mean(v_means):.3f}", pooled, verdict, expected))
+        return out
+
+    return check
+
+
+def _source_check(key: str, source: str, metric: str, expected: int, attacks: Sequence[str],
+                  names: Sequence[str] | None = None) -> Callable[[pd.DataFrame], list[dict]]:
+    """One non-member source against the test non-members on the standard model (e.g. the
+    FPR on generated images against the FPR on real test images); per replicate, pooled.
+    Both rest on the same members and threshold, so the unpaired error is the cautious one."""
+
+    def check(table: pd.DataFrame) -> list[dict]:
+        out = []
+        for arch in _architectures(table, None, names):
+            for attack in attacks:
+                eq = dict(architecture=arch, variant="standard", attack=attack, metric=metric)
+                test, other = _per_replicate(table, **eq, source="test"), _per_replicate(table, **eq, source=source)
+                if test is None or other is None:
+                    continue
+                reps = test.index.intersection(other.index)
+                deltas = (other.value[reps] - test.value[reps]).to_numpy()
+                ses = [vd.difference_se(a, b) for a, b in zip(other.se[reps], test.se[reps])]
+                pooled = vd.pool(deltas, ses)
+                verdict = _gated(pooled.direction(expected), _attack_works(table, arch, "standard", attack))
+                out.append(_row(key, arch, attack, metric,
+                                f"{metric}: test {test.value[reps].mean():.3f}, {source} {other.value[reps].mean():.3f}",
+                                pooled, verdict, expected))
         return out
 
     return check
@@ -223,44 +318,89 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("stl10_fpr_above_30", "At least 30 percent of STL-10 images (or the offline stand-in, natural-photo "
           "crops) are called members.", "Figure 3", "every architecture; entropy and max-score attacks",
           _level_check("stl10_fpr_above_30", STL10_SOURCES, "fpr", 0.3, THRESHOLD_ATTACKS, None)),
+    Claim("fakes_flagged_like_test", "Generated images are called members more often than the target's own "
+          "test images (the paper: 55.0 against 46.4 percent for its CIFAR-10 SalemCNN).", "Figure 3, Q2",
+          "the paper's CIFAR-10 architectures (its Stanford Dogs ResNet-50 flags fakes less often); entropy and "
+          "max-score attacks. The paper's StyleGAN2 saw the target's training images; the book's generator "
+          "sees only the attacker's own data.",
+          _source_check("fakes_flagged_like_test", "fake", "fpr", +1, THRESHOLD_ATTACKS,
+                        names=("salem_cnn", "resnet18", "efficientnet_b0"))),
     Claim("ls_lowers_ood_fpr", "Label smoothing lowers the FPR on non-member sources other than the test set.",
           "Figure 3, Q3", "ReLU networks (on the paper's EfficientNet-B0 it rises); entropy and max-score attacks",
           _change_check("ls_lowers_ood_fpr", "label_smoothing", "fpr", -1, THRESHOLD_ATTACKS, ood=True,
-                        activations=RELU)),
+                        activations=RELU),
+          variants=("standard", "label_smoothing")),
     Claim("ls_raises_auroc", "Label smoothing raises the attacks' AUROC.", "Table 2, Q3",
-          "every architecture and attack", _change_check("ls_raises_auroc", "label_smoothing", "auroc", +1)),
+          "every architecture and attack", _change_check("ls_raises_auroc", "label_smoothing", "auroc", +1),
+          variants=("standard", "label_smoothing")),
     Claim("ls_raises_precision", "Label smoothing raises the attacks' precision.", "Table 2, Q3",
           "ReLU networks (on the paper's EfficientNet-B0 it falls); entropy and max-score attacks",
           _change_check("ls_raises_precision", "label_smoothing", "precision", +1, THRESHOLD_ATTACKS,
-                        activations=RELU)),
+                        activations=RELU),
+          variants=("standard", "label_smoothing")),
     Claim("la_lowers_ood_fpr", "The Laplace approximation lowers the FPR on non-member sources other than the "
           "test set.", "Figure 3, Q3", "the ResNets; entropy and max-score attacks",
           _change_check("la_lowers_ood_fpr", "laplace", "fpr", -1, THRESHOLD_ATTACKS, ood=True,
-                        names=("resnet18", "resnet50"))),
+                        names=("resnet18", "resnet50")),
+          variants=("standard", "laplace")),
     Claim("temperature_lowers_auroc", "Temperature scaling (T = 10) lowers the AUROC of the entropy and "
           "max-score attacks (the paper: no effect on top-3).", "Table 2, Q4",
           "ReLU networks (on the paper's EfficientNet-B0 the max-score change is within its noise), entropy "
           "and max-score attacks",
           _change_check("temperature_lowers_auroc", "temperature", "auroc", -1, ("entropy", "max_score"),
-                        activations=RELU)),
+                        activations=RELU),
+          variants=("standard", "temperature")),
     Claim("l2_lowers_auroc", "L2 regularisation lowers the attacks' AUROC.", "Table 2, Q4",
-          "every architecture and attack", _change_check("l2_lowers_auroc", "l2", "auroc", -1)),
+          "every architecture and attack", _change_check("l2_lowers_auroc", "l2", "auroc", -1),
+          variants=("standard", "l2")),
     Claim("l2_lowers_precision_and_recall", "L2 regularisation lowers the precision and the recall of the "
           "entropy and max-score attacks.", "Table 2, Q4", "every architecture; entropy and max-score attacks",
           _both(_change_check("l2_lowers_precision_and_recall", "l2", "precision", -1, ("entropy", "max_score")),
-                _change_check("l2_lowers_precision_and_recall", "l2", "recall", -1, ("entropy", "max_score")))),
+                _change_check("l2_lowers_precision_and_recall", "l2", "recall", -1, ("entropy", "max_score"))),
+          variants=("standard", "l2")),
 )
 CLAIM_KEYS = tuple(c.key for c in CLAIMS)
 
 
 def check_claims(table: pd.DataFrame, claims: Sequence[Claim] = CLAIMS) -> pd.DataFrame:
-    """Every claim's rows on a results table: claim, architecture, attack, detail, the
-    measured change or level, its standard error and the verdict."""
+    """Every claim's rows on a results table: claim, architecture, attack, metric, detail,
+    the pooled change or level (``measured``), its standard error and degrees of freedom,
+    the replicates' own values, the p-value of a change the wrong way, and the verdict.
+
+    A table without a ``replicate`` column is one run. Within each claim, a row *does not
+    hold* only when Holm's correction over the claim's rows keeps it
+    (:func:`helpers.verdicts.holm_fails`); an uncorrected wrong-way row is inconclusive.
+    """
+    if "replicate" not in table.columns:
+        table = table.assign(replicate=0)
     missing = set(RESULT_COLUMNS) - set(table.columns)
     if missing:
         raise ValueError(f"the results table lacks columns {sorted(missing)}; allowed: a table with {list(RESULT_COLUMNS)}")
-    rows = [row for c in claims for row in c.check(table)]
+    if not (table.metric == GAP_METRIC).any():
+        table = pd.concat([table, _unpaired_gap(table)], ignore_index=True)
+    rows = []
+    for c in claims:
+        found = c.check(table)
+        if found:
+            keep = vd.holm_fails([r["p_wrong_way"] for r in found])
+            for r, fails in zip(found, keep):
+                if r["verdict"] == vd.FAILS and not fails:
+                    r["verdict"] = vd.INCONCLUSIVE
+        rows += found
     return pd.DataFrame(rows, columns=list(ROW_COLUMNS))
+
+
+def claim_verdicts(ev: AttackEvaluation, sources: Mapping[str, object],
+                   keys: Sequence[str] | None = None) -> pd.DataFrame:
+    """The rows of the claims ``keys`` (default: all) on every training replicate of ``ev``'s
+    experiment, with the non-member ``sources`` given: the one place chapters get a verdict
+    from, so two chapters cannot judge one claim differently."""
+    unknown = sorted(set(keys or ()) - set(CLAIM_KEYS))
+    if unknown:
+        raise ValueError(f"parameter 'keys' has unknown claims {unknown}; allowed: {list(CLAIM_KEYS)}")
+    chosen = [c for c in CLAIMS if keys is None or c.key in keys]
+    variants = list(dict.fromkeys(v for c in chosen for v in c.variants))
+    return check_claims(results_from_replicates(ev, sources, variants), chosen)
 
 
 def claim_summary(rows: pd.DataFrame, claims: Sequence[Claim] = CLAIMS) -> pd.DataFrame:

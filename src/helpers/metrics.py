@@ -231,7 +231,8 @@ def bootstrap_standard_errors(y_true: Any, y_pred: Any, score: Any, n_boot: int 
     and non-members it was fitted on) each replicate also resamples those and refits the
     decision threshold (:func:`best_threshold`), so the errors of precision, recall and FPR
     include the uncertainty of where the attacker puts its threshold; the attack's
-    continuous score itself stays fixed. Seeded, so the same inputs give the same errors.
+    continuous score itself stays fixed. ``se_recall_minus_precision`` is the paired error
+    of the difference, from the same replicates (both move with the threshold). Seeded, so the same inputs give the same errors.
     A replicate is kept as how often it drew each sample, so no replicate is sorted.
     """
     if n_boot < 2:
@@ -255,9 +256,11 @@ def bootstrap_standard_errors(y_true: Any, y_pred: Any, score: Any, n_boot: int 
     tp, fp = (pos * hit_pos).sum(axis=1), (neg * hit_neg).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = np.where(tp + fp > 0, tp / (tp + fp), np.nan)
-    stats = np.stack([precision, tp / n1, fp / n0, _aurocs(pos_score, neg_score, pos, neg)], axis=1)
+    recall = tp / n1
+    stats = np.stack([precision, recall, fp / n0, _aurocs(pos_score, neg_score, pos, neg), recall - precision], axis=1)
     se = np.nanstd(stats, axis=0, ddof=1)
-    return {"se_precision": float(se[0]), "se_recall": float(se[1]), "se_fpr": float(se[2]), "se_auroc": float(se[3])}
+    return {"se_precision": float(se[0]), "se_recall": float(se[1]), "se_fpr": float(se[2]), "se_auroc": float(se[3]),
+            "se_recall_minus_precision": float(se[4])}
 
 
 def score_report(y_true: Any, y_pred: Any, score: Any, max_scores: Any,

@@ -50,6 +50,7 @@ class TrainingJob:
     k: int = 0
     n_references: int = 0
     activation: str | None = None
+    replicate: int = 0
 
     def label(self) -> str:
         if self.role == "generator":
@@ -57,6 +58,7 @@ class TrainingJob:
         if self.role == "reference":
             return f"{self.architecture} reference {self.k + 1}/{self.n_references} ({self.variant})"
         extra = f", {self.activation}" if self.activation else ""
+        extra += f", replicate {self.replicate + 1}" if self.replicate else ""
         return f"{self.architecture} {self.role} ({self.variant}{extra})"
 
 
@@ -64,7 +66,8 @@ def training_jobs(profile: Profile, *, references: bool = True, variant_referenc
                   extras: bool = True) -> list[TrainingJob]:
     """Every model the chapters train under ``profile``.
 
-    Targets and shadows of every architecture and training variant; with ``extras``,
+    Targets and shadows of every architecture and training variant, for each of the
+    profile's ``replicates`` training runs; with ``extras``,
     chapter 1's SiLU SalemCNN and chapter 4's generator; with ``references``, chapter 8's
     reference models of the first architecture: ``profile.n_references`` of the standard
     recipe and ``variant_references`` (chapter 8's parameter) of each other one.
@@ -72,7 +75,8 @@ def training_jobs(profile: Profile, *, references: bool = True, variant_referenc
     if not isinstance(variant_references, int) or variant_references < 0:
         raise ConfigError(f"parameter 'variant_references' has value {variant_references!r}; "
                           "allowed: an integer >= 0")
-    jobs = [TrainingJob(a, role, v) for a in profile.architectures for v in TRAINING_VARIANTS for role in ROLES]
+    jobs = [TrainingJob(a, role, v, replicate=r) for r in range(profile.replicates)
+            for a in profile.architectures for v in TRAINING_VARIANTS for role in ROLES]
     if extras:
         if not (SMOOTH_ARCHITECTURE in profile.architectures and profile.activation == SMOOTH_ACTIVATION):
             jobs.append(TrainingJob(SMOOTH_ARCHITECTURE, "target", activation=SMOOTH_ACTIVATION))
@@ -88,14 +92,17 @@ def training_jobs(profile: Profile, *, references: bool = True, variant_referenc
 _EXPERIMENTS: dict[str, Experiment] = {}
 
 
-def _experiment(profile: Profile, activation: str | None = None) -> Experiment:
-    """One :class:`Experiment` per profile and process (data loaded and hashed once)."""
+def _experiment(profile: Profile, activation: str | None = None, replicate: int = 0) -> Experiment:
+    """One :class:`Experiment` per profile, replicate and process (data loaded and hashed
+    once per profile)."""
     if activation is not None and activation != profile.activation:
         profile = profile.replace(activation=activation)
     key = profile.key()
     if key not in _EXPERIMENTS:
         _EXPERIMENTS[key] = Experiment(profile, progress=False)
-    return _EXPERIMENTS[key]
+    if replicate == 0:
+        return _EXPERIMENTS[key]
+    return _EXPERIMENTS[key].replicates()[replicate]
 
 
 def release_experiments() -> None:
@@ -110,7 +117,8 @@ def job_key(profile: Profile, job: TrainingJob) -> str:
         return generator_key(exp)
     if job.role == "reference":
         return ReferenceModels(exp, job.architecture, job.variant, job.n_references).config(job.k).key()
-    return exp.train_config(job.architecture, job.role, job.variant).key()
+    return _experiment(profile, job.activation, job.replicate).train_config(job.architecture, job.role,
+                                                                            job.variant).key()
 
 
 def missing_jobs(profile: Profile, jobs: list[TrainingJob]) -> list[TrainingJob]:
@@ -160,7 +168,7 @@ def run_job(profile: Profile, job: TrainingJob) -> dict[str, Any]:
     if job.role == "reference":
         trained = ReferenceModels(exp, job.architecture, job.variant, job.n_references).model(job.k)
     else:
-        trained = exp.model(job.architecture, job.role, job.variant)
+        trained = _experiment(profile, job.activation, job.replicate).model(job.architecture, job.role, job.variant)
     return {"job": job.label(), "key": trained.key, "from_cache": trained.from_cache,
             "seconds": round(time.perf_counter() - start, 1)}
 
