@@ -32,7 +32,7 @@ from .config import ConfigError
 from .evaluation import AttackEvaluation
 from .metrics import auroc, membership_labels, tpr_at_fpr
 from .label_only import AugmentationAttack, LabelOnlyAttack, NoiseAttack
-from .ood import DETECTORS, OODDetector, filter_then_attack, make_detector, shadow_features
+from .ood import DETECTORS, KNNDetector, OODDetector, filter_then_attack, make_detector, shadow_features
 from .progress import report
 from .reference_attacks import RMIA, DifficultyCalibration, LiRA, RankTest, ReferenceSignals
 from .reference_models import ReferenceModels
@@ -233,7 +233,10 @@ class ReferenceStudy:
         f_held, z_held = shadow_features(shadow, held.x)
         out = {}
         for name in names:
-            det = make_detector(name).fit(f_fit, z_fit, y_fit.numpy())
+            det = make_detector(name)
+            if isinstance(det, KNNDetector) and det.k > len(f_fit):  # a training split smaller than k
+                det = make_detector(name, k=len(f_fit))
+            det.fit(f_fit, z_fit, y_fit.numpy())
             det.set_threshold(f_held, z_held, keep=keep)
             out[name] = det
         return out
