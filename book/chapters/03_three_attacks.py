@@ -64,6 +64,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import plots
+from helpers.claims import claim_summary, claim_verdicts
 from helpers.attacks import RULES, ThresholdAttack, fit_attacks
 from helpers.config import ConfigError, load_profile
 from helpers.evaluation import AttackEvaluation, styled_percent
@@ -564,25 +565,33 @@ glue(
 #
 # The paper observes that for overfitted standard models the attacks reach a high recall
 # with a much lower precision, because the models are overconfident on non-members too.
-# We check it for every architecture and attack.
+# The table shows this run's first training run, every architecture and attack. The
+# verdict below it is the book's one verdict on the claim (the same as chapter 7's): the
+# gap between recall and precision, averaged over the profile's
+# {glue:text}`ch3_replicates` training runs, must clear a one-sided 95 percent margin that
+# includes how much the runs differ. It covers the entropy and max-score attacks, whose
+# thresholds the bootstrap refits; the top-3 attack's learned decision has no such error.
 
 # %%
 check = tidy[["architecture", "attack", "precision", "recall", "fpr"]].copy()
 check["recall > precision"] = check.recall > check.precision
 n_hold, n_pairs = int(check["recall > precision"].sum()), len(check)
+gap_rows = claim_verdicts(ev, {}, ["recall_above_precision"])
+gap_claim = claim_summary(gap_rows).loc["recall_above_precision"]
 
 # %% tags=["remove-cell"]
+glue("ch3_replicates", f"{cfg.replicates}")
 glue(
     "ch3_rec_gt_prec",
-    (
-        f"holds for {n_hold} of {n_pairs} architecture x attack pairs"
-        if n_hold
-        else f"does not hold for any of the {n_pairs} architecture x attack pairs"
-    ),
+    f"recall is above precision in {n_hold} of the {n_pairs} architecture x attack pairs",
 )
 glue(
     "ch3_rec_prec_gap_min",
-    f"{100 * (check.recall - check.precision).min():.1f} percentage points",
+    f"{100 * (check.recall - check.precision).min():+.1f} percentage points",
+)
+glue(
+    "ch3_rec_claim",
+    f"{gap_claim.verdict} ({gap_claim.holds} of {gap_claim.checked} rows hold)",
 )
 
 # %%
@@ -591,8 +600,10 @@ check.set_index(["architecture", "attack"]).style.format(
 )
 
 # %% [markdown]
-# Recall above precision {glue:text}`ch3_rec_gt_prec`; the smallest gap is
-# {glue:text}`ch3_rec_prec_gap_min`. Because members and non-members
+# In the first run {glue:text}`ch3_rec_gt_prec`; the smallest difference, recall minus
+# precision, is {glue:text}`ch3_rec_prec_gap_min`. Over all training runs, the claim
+# "recall above precision" (entropy and max-score attacks) is judged
+# {glue:text}`ch3_rec_claim`. Because members and non-members
 # are balanced, recall above precision is the same statement as "FPR above the TPR's
 # complement"; in words, the attack calls more non-members members than it misses members.
 #
@@ -722,8 +733,8 @@ styled_percent(labelled(side), digits=1)
 #   threshold when the member and non-member distributions overlap this much, so most
 #   non-members are flagged in both settings.
 # - **Recall above precision** holds for {glue:text}`ch3_paper_rec_gt_prec`
-#   architecture x attack pairs in the paper's table and, as checked above,
-#   {glue:text}`ch3_rec_gt_prec` in ours.
+#   architecture x attack pairs in the paper's table; in ours the claim is judged
+#   {glue:text}`ch3_rec_claim` over all training runs.
 # - **The three attacks agree.** For each architecture, the AUROCs of the three attacks
 #   differ by at most {glue:text}`ch3_paper_attack_spread` percentage points in the paper
 #   and {glue:text}`ch3_attack_spread` in ours.

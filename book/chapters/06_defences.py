@@ -437,21 +437,19 @@ glue(
 # the particular model: compare the train accuracies above.
 #
 # The paper's statements about the two defences, checked with the book's one rule
-# (`helpers.claims`, as in chapters 5 and 7: a change holds only beyond its one-sided
-# 95 percent noise margin, is inconclusive inside it):
+# (`helpers.claims`, as in chapters 5 and 7: over every training run of the profile, a
+# change holds only beyond its one-sided 95 percent margin, which includes how much the runs
+# differ, and is inconclusive inside it):
 
 # %%
-from helpers.claims import check_claims, claim_summary, results_from_evaluation
+from helpers.claims import claim_summary, claim_verdicts
 
 DEFENCE_CLAIMS = [
     "temperature_lowers_auroc",
     "l2_lowers_auroc",
     "l2_lowers_precision_and_recall",
 ]
-defence_rows = check_claims(
-    results_from_evaluation(ev, {}, variants=["standard", "temperature", "l2"])
-)
-defence_rows = defence_rows[defence_rows.claim.isin(DEFENCE_CLAIMS)]
+defence_rows = claim_verdicts(ev, {}, DEFENCE_CLAIMS)
 defence_claims = claim_summary(defence_rows).loc[
     DEFENCE_CLAIMS, ["claim", "scope", "checked", "holds", "verdict"]
 ]

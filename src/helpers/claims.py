@@ -39,7 +39,7 @@ ATTACKS = ("entropy", "max_score", "top3")
 # book does not estimate, so its precision, recall and FPR get no verdict.
 THRESHOLD_ATTACKS = ("entropy", "max_score")
 ROW_COLUMNS = ("claim", "architecture", "attack", "metric", "detail", "measured", "se", "df", "replicates",
-               "p_wrong_way", "verdict")
+               "expected", "threshold", "p_wrong_way", "verdict")
 _PAPER_N = {"cifar10": 2500, "stanford_dogs": 2058}  # members = non-members per model
 STL10_SOURCES = ("stl10", "natural-patches")  # the paper's STL-10, else its offline stand-in
 
@@ -168,7 +168,7 @@ def _row(claim: str, arch: str, attack: str, metric: str, detail: str, pooled: v
     p_wrong = pooled.p_wrong_way(expected, threshold)
     return dict(claim=claim, architecture=arch, attack=attack, metric=metric, detail=detail,
                 measured=pooled.estimate, se=pooled.se, df=pooled.df, replicates=pooled.values,
-                p_wrong_way=p_wrong, verdict=verdict)
+                expected=expected, threshold=threshold, p_wrong_way=p_wrong, verdict=verdict)
 
 
 def _attack_works(table: pd.DataFrame, arch: str, variant: str, attack: str) -> bool:
@@ -413,6 +413,18 @@ def claim_summary(rows: pd.DataFrame, claims: Sequence[Claim] = CLAIMS) -> pd.Da
                     "checked": len(r), "holds": int((r.verdict == vd.HOLDS).sum()),
                     "verdict": "not checked" if r.empty else vd.combine(r.verdict)})
     return pd.DataFrame(out).set_index("key")
+
+
+def support(rows: pd.DataFrame) -> pd.DataFrame:
+    """Each row on one scale for plots: how far the pooled value and each replicate's value
+    lie on the claim's side of its boundary (``(value - threshold) * expected``; positive
+    supports the claim), with the one-sided 95 % margin of the pooled value."""
+    out = rows[["claim", "architecture", "attack", "metric", "verdict"]].copy()
+    sign, threshold = rows.expected.to_numpy(), rows.threshold.to_numpy()
+    out["pooled"] = (rows.measured.to_numpy() - threshold) * sign
+    out["margin"] = [vd.quantile(df) * se for df, se in zip(rows.df, rows.se)]
+    out["replicates"] = [tuple((np.asarray(v) - t) * e) for v, t, e in zip(rows.replicates, threshold, sign)]
+    return out
 
 
 def verdict_of(rows: pd.DataFrame, key: str, architecture: str | None = None) -> str:

@@ -484,3 +484,26 @@ def plot_fpr_bars(ax, tidy, *, metric: str = "fpr", sources=None, attacks=("entr
     if legend:
         ax.legend(frameon=False, fontsize=8, ncol=n_att if overlay_variant is None else 2)
     return ax
+
+
+VERDICT_COLOURS = {"holds": PALETTE[2], "does not hold": PALETTE[3], "inconclusive": "0.45"}
+
+
+def plot_claim_support(ax, support, title: str = "", labels=None) -> None:
+    """One claim's rows (:func:`helpers.claims.support`): a small dot per training replicate
+    and the pooled value with its one-sided 95 % margin, coloured by verdict; right of the
+    zero line supports the claim."""
+    rows = support.reset_index(drop=True)
+    for i, r in rows.iterrows():
+        reps = np.asarray(r.replicates, dtype=float)
+        ax.scatter(reps, np.full(len(reps), i) + 0.18, s=12, color="0.35", zorder=3, linewidths=0)
+        colour = VERDICT_COLOURS.get(r.verdict, "0.45")
+        ax.errorbar([r.pooled], [i - 0.1], xerr=[[r.margin], [r.margin]], fmt="D", ms=4.5, color=colour,
+                    capsize=2.5, lw=1.3, zorder=4)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(labels if labels is not None else [f"{r.architecture} · {r.attack}" for r in rows.itertuples()],
+                       fontsize=9)
+    ax.set_ylim(len(rows) - 0.5, -0.6)
+    ax.tick_params(axis="x", labelsize=9)
+    ax.set_title(title, fontsize=10, loc="left")

@@ -28,6 +28,12 @@ def paper_attack_results() -> pd.DataFrame:
     return _read("paper_attack_results.csv").copy()
 
 
+def deviations() -> pd.DataFrame:
+    """Tidy table of the deliberate deviations from the authors' setup: key, what, the
+    authors, this book, why (see :func:`helpers.reproduction.deviation_table`)."""
+    return _read("deviations.csv").copy()
+
+
 def paper_model_results() -> pd.DataFrame:
     """Tidy table: architecture, dataset, variant, metric (accuracies, ECE, OE), value."""
     return _read("paper_model_results.csv").copy()
