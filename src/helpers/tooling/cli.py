@@ -1,4 +1,4 @@
-"""Command line: ``python -m helpers {run,build,book,train,profiles}``.
+"""Command line: ``python -m helpers {run,build,book,train,profiles,audit}``.
 
 Examples::
 
@@ -7,6 +7,7 @@ Examples::
     python -m helpers run -p dataset imagefolder:/data/afhq -p epochs 5
     python -m helpers build                        # render already executed chapters
     python -m helpers train --engine ray           # every model of a profile, as Ray tasks
+    python -m helpers audit --model model.pt --members train/ --heldout heldout/ --out report/
 """
 
 from __future__ import annotations
@@ -65,9 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("build", help="render executed chapters to HTML (no execution)")
     b.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR)
     sub.add_parser("profiles", help="list the available profiles")
+    _audit_parser(sub)
     args = parser.parse_args(argv)
 
     try:
+        if args.command == "audit":
+            return _audit(args)
         if args.command == "profiles":
             for name in available_profiles():
                 prof = load_profile(name)
@@ -103,8 +107,68 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ValueError as exc:  # the audit's own checks (helpers.audit) raise ValueError
+        if args.command != "audit":
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except ChapterFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
 
+
+
+def _audit_parser(sub) -> None:
+    """The ``audit`` command's options (see :mod:`helpers.model_audit`)."""
+    a = sub.add_parser("audit", help="audit a trained model of your own: FPR of score-based attacks per "
+                                     "non-member source at thresholds set on held-out images")
+    a.add_argument("--model", required=True, help="TorchScript file, or a state dict (with --architecture "
+                   "and its sizes, or a sidecar NAME.json as the book's cache writes)")
+    a.add_argument("--members", required=True, help="folder of the model's training images (class sub-folders "
+                   "or images directly inside)")
+    a.add_argument("--heldout", required=True, help="folder of held-out images of the same distribution "
+                   "(thresholds; half of them are the test source unless --test is given)")
+    a.add_argument("--test", default=None, help="folder of other held-out images, the in-distribution source")
+    a.add_argument("--source", nargs=2, action="append", default=[], metavar=("NAME", "FOLDER"),
+                   help="another non-member source (repeatable)")
+    a.add_argument("--out", type=Path, default=Path("audit-report"), help="output folder (default audit-report)")
+    a.add_argument("--format", nargs="+", default=["md", "html"], help="md, html or both (default both)")
+    a.add_argument("--architecture", default=None, help="registered architecture of a state dict")
+    a.add_argument("--num-classes", type=int, default=None)
+    a.add_argument("--in-channels", type=int, default=None)
+    a.add_argument("--image-size", type=int, default=None)
+    a.add_argument("--width", type=float, default=None)
+    a.add_argument("--activation", default=None)
+    a.add_argument("--mean", type=float, nargs="+", default=None,
+                   help="normalisation mean per channel (default: the member images' own)")
+    a.add_argument("--std", type=float, nargs="+", default=None, help="normalisation std per channel")
+    a.add_argument("--resize", action="store_true", help="resize images to the model's --image-size")
+    a.add_argument("--fprs", type=float, nargs="+", default=[0.01, 0.05], help="target FPRs (default 0.01 0.05)")
+    a.add_argument("--confidence", type=float, default=0.95, help="joint confidence of the intervals")
+    a.add_argument("--no-correction", action="store_true", help="intervals at --confidence each, no Bonferroni")
+    a.add_argument("--scale-factor", type=float, default=255.0, help="factor of the scaled source (default 255)")
+    a.add_argument("--seed", type=int, default=0)
+
+
+def _audit(args: argparse.Namespace) -> int:
+    """Run ``python -m helpers audit`` and print where the report went."""
+    # imported here: torch and the models load in seconds, the other commands do not need them
+    from ..model_audit import audit_folders, load_model
+
+    names = [name for name, _ in args.source]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"parameter 'source' repeats a name in {names}; allowed: distinct names")
+    model = load_model(args.model, architecture=args.architecture, num_classes=args.num_classes,
+                       in_channels=args.in_channels, image_size=args.image_size, width=args.width,
+                       activation=args.activation)
+    start = time.perf_counter()
+    result = audit_folders(model, args.members, args.heldout, test=args.test, sources=dict(args.source),
+                           mean=args.mean, std=args.std, resize=args.resize, fprs=tuple(args.fprs),
+                           confidence=args.confidence, correction="none" if args.no_correction else "bonferroni",
+                           scale_factor=args.scale_factor, seed=args.seed)
+    written = result.write(args.out, args.format)
+    for line in result.summary():
+        print(line)
+    print(f"audit written in {time.perf_counter() - start:.1f} s: {', '.join(str(p) for p in written)}")
+    return 0
