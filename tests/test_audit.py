@@ -13,6 +13,7 @@ import scipy.stats
 from sklearn.metrics import roc_curve
 
 from helpers.audit import (
+    exchangeable_p_values,
     audit,
     clopper_pearson,
     fpr_audit,
@@ -340,3 +341,60 @@ def test_other_errors() -> None:
         pivot_audit(table, 0.01, value="tpr")
     with pytest.raises(ValueError, match="'table' is not an audit table"):
         pivot_audit(pd.DataFrame({"a": [1]}), 0.01)
+
+
+def _false_flag_rates(runs: int, n_cal: int = 500, n_src: int = 500, sources: int = 1, seed: int = 3):
+    """Share of runs in which an in-distribution source is flagged above target: by the
+    library (exact test, Holm over sources x levels) and by the old rule (ci_low > target)."""
+    rng = np.random.default_rng(seed)
+    flagged, old_rule = 0, 0
+    for _ in range(runs):
+        cal = rng.normal(size=n_cal)
+        table = fpr_audit({f"s{i}": rng.normal(size=n_src) for i in range(sources)}, cal, fprs=(0.01, 0.05))
+        flagged += bool(table.above_target.any())
+        old_rule += bool((table.ci_low > table.target_fpr).any())
+    return flagged / runs, old_rule / runs
+
+
+def test_an_in_distribution_source_is_rarely_flagged_despite_the_thresholds_noise(capsys):
+    """500 calibration scores, as noisy as the 500 of the source: the old rule (the source's
+    interval alone) flags an in-distribution source far above its nominal 2.5 %; the exact
+    test with Holm stays within it for the whole family of cells."""
+    new, old = _false_flag_rates(800)
+    with capsys.disabled():
+        print(f"\n[audit] in-distribution source flagged above target: {100 * new:.1f} % of 800 runs "
+              f"(exact test + Holm), {100 * old:.1f} % (the source's Clopper-Pearson interval alone)")
+    assert new <= 0.025 + 3 * np.sqrt(0.025 * 0.975 / 800)
+    assert old > 0.05  # the test above can tell the two rules apart
+    many, _ = _false_flag_rates(200, sources=6, seed=4)
+    assert many <= 0.025 + 3 * np.sqrt(0.025 * 0.975 / 200)
+
+
+def test_exchangeable_p_values_match_a_simulation_of_the_threshold():
+    rng = np.random.default_rng(5)
+    n_cal, n_src, k = 200, 150, 4
+    counts = []
+    for _ in range(4000):
+        cal = np.sort(rng.random(n_cal))[::-1]
+        counts.append(int(np.sum(rng.random(n_src) > cal[k])))  # above the (k+1)-th largest
+    counts = np.array(counts)
+    for fp in (2, 5, 9):
+        p_above, p_below = exchangeable_p_values(fp, n_src, k, n_cal)
+        assert p_above == pytest.approx(np.mean(counts >= fp), abs=0.025)
+        assert p_below == pytest.approx(np.mean(counts <= fp), abs=0.025)
+    with pytest.raises(ValueError, match="calibration_above"):
+        exchangeable_p_values(1, 10, 20, 20)
+
+
+def test_flags_are_corrected_over_every_attack_source_and_level():
+    rng = np.random.default_rng(6)
+    cal = rng.normal(size=400)
+    src = rng.normal(0.4, 1, size=400)  # a modest shift
+    one = fpr_audit({"x": src}, cal, fprs=(0.05,))
+    many = audit({f"a{i}": {"calibration": cal, "x": src, **{f"pad{j}": rng.normal(size=400) for j in range(5)}}
+                  for i in range(4)}, fprs=(0.01, 0.05))
+    p = one.p_above.iloc[0]
+    assert 0.025 / 48 < p <= 0.025, p  # significant alone, not among 48 cells
+    assert one.above_target.iloc[0]
+    row = many[(many.source == "x") & (many.target_fpr == 0.05)]
+    assert not row.above_target.any()

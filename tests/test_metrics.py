@@ -198,3 +198,38 @@ def test_bootstrap_replicates_from_draw_counts_match_materialised_resamples(ties
         candidates = np.unique(np.r_[m, n])[::-1]  # only values this resample drew
         gains = [np.mean(m >= c) - np.mean(n >= c) for c in candidates]
         assert thresholds[r] == candidates[int(np.argmax(gains))]
+
+
+def test_paired_auroc_difference_matches_brute_force_delong_and_sklearn():
+    from sklearn.metrics import roc_auc_score
+
+    from helpers.metrics import paired_auroc_difference
+
+    rng = np.random.default_rng(12)
+    y = np.r_[np.ones(40, bool), np.zeros(55, bool)]
+    a = np.round(rng.normal(y * 0.8, 1), 1)  # rounded: ties count one half
+    b = np.round(a + rng.normal(0, 0.5, len(y)), 1)
+    diff, se = paired_auroc_difference(y, a, b)
+    assert diff == pytest.approx(roc_auc_score(y, a) - roc_auc_score(y, b))
+
+    def components(s):
+        psi = (s[y][:, None] > s[~y][None, :]) + 0.5 * (s[y][:, None] == s[~y][None, :])
+        return psi.mean(axis=1), psi.mean(axis=0)
+
+    (a10, a01), (b10, b01) = components(a), components(b)
+    d10, d01 = a10 - b10, a01 - b01
+    expected = np.sqrt(d10.var(ddof=1) / len(d10) + d01.var(ddof=1) / len(d01))
+    assert se == pytest.approx(expected)
+
+
+def test_pairing_shrinks_the_error_of_a_difference_of_correlated_scores():
+    from helpers.metrics import paired_auroc_difference
+    from helpers.verdicts import auroc_se, difference_se
+
+    rng = np.random.default_rng(13)
+    y = np.r_[np.ones(500, bool), np.zeros(500, bool)]
+    a = rng.normal(y * 1.0, 1)
+    b = a + rng.normal(0, 0.2, len(y))
+    _, paired = paired_auroc_difference(y, a, b)
+    unpaired = difference_se(auroc_se(auroc(y, a), 500, 500), auroc_se(auroc(y, b), 500, 500))
+    assert paired < 0.5 * unpaired

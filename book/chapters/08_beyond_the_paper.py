@@ -91,6 +91,7 @@ from helpers.reference_models import ReferenceModels
 from helpers.reference_study import PAPER_ATTACKS, ReferenceStudy
 from helpers.scores import scores_from_logits
 from helpers.sources import describe_sources, select_sources
+from helpers.metrics import paired_auroc_difference
 from helpers.verdicts import (
     FAILS,
     HOLDS,
@@ -434,8 +435,17 @@ k_table.set_index(["attack", "K"]).style.format("{:.1%}")
 # distribution that no model, target, shadow or reference, ever trained on) for target FPRs
 # of 1 percent and 5 percent. The test non-members are held out from that choice, so their FPR is an
 # honest estimate of the in-distribution rate. Each rate comes with an exact
-# (Clopper-Pearson) 95 percent interval; a cell is **significantly above target** when the lower
-# end of its interval exceeds the target FPR. Every attack is run in its label-free form.
+# (Clopper-Pearson) 95 percent interval for the source's own sampling noise. Whether a cell
+# is **significantly above target** is a different question, because the threshold itself
+# is noisy: it is an order statistic of a finite calibration set, often no larger than the
+# source. If a source were in-distribution, its count of scores above the threshold would
+# follow a beta-binomial law (the share of the score distribution above the calibration
+# set's $(k+1)$-th largest score is Beta$(k+1, n-k)$), and the audit tests each cell against
+# that exact law, one-sided at 2.5 percent, with Holm's correction over every attack x
+# source x level cell of the table. The test treats the images of a source as independent
+# draws; the offline stand-ins built from few originals (crops of two photographs, letters
+# from one font) are clustered, so their flags are less certain than the counts suggest.
+# Every attack is run in its label-free form.
 
 # %%
 scores = study.audit_scores(source_names)
@@ -504,7 +514,10 @@ pivot_audit(audit_table, 0.01)
 # most $\alpha$; reading the references at the *target's* top class, it need not be.
 
 # %%
+from scipy.stats import binomtest
+
 from helpers.audit import clopper_pearson
+from helpers.verdicts import holm_fails
 
 alpha = 1 / (K + 1)
 rank_rows = []
@@ -515,24 +528,40 @@ for a in ("rank test", "rank test, own class"):
             np.sum(scores[a][src] >= 1 - alpha - 1e-12)
         )  # score = 1 - p, so p <= alpha
         lo, hi = clopper_pearson(k, n)
-        verdict = (
-            ""
-            if src == "members"
-            else FAILS if lo > alpha else HOLDS if hi <= 2 * alpha else INCONCLUSIVE
-        )
         rank_rows.append(
             {
                 "attack": a,
                 "source": src,
                 "share with p <= alpha": k / n,
                 "95 % interval": f"[{lo:.1%}, {hi:.1%}]",
-                "FPR at most alpha": verdict,
+                "p_excess": (
+                    np.nan
+                    if src == "members"
+                    else binomtest(k, n, alpha, alternative="greater").pvalue
+                ),
             }
         )
-rank_table = pd.DataFrame(rank_rows).set_index(["attack", "source"])
+rank_table = pd.DataFrame(rank_rows)
+for a, part in rank_table[rank_table.source != "members"].groupby("attack"):
+    excess = holm_fails(part.p_excess.to_numpy())  # Holm over the sources
+    rank_table.loc[part.index, "FPR at most alpha"] = np.where(
+        excess, FAILS, "consistent"
+    )
+rank_table["FPR at most alpha"] = rank_table["FPR at most alpha"].fillna("")
+rank_table = rank_table.drop(columns="p_excess")
+rank_table = rank_table.set_index(["attack", "source"])
 
 # %% tags=["remove-cell"]
 glue("ch8_alpha", fmt_pct(alpha))
+glue(
+    "ch8_rotation_note",
+    (
+        f"with {K} references its smallest p-value, 1/(K+1) = {fmt_pct(alpha)}, cannot"
+        " reach 5 percent, so this run cannot test the guarantee that way"
+        if alpha > 0.05
+        else f"with {K} references it could reach 5 percent; the book does not run it"
+    ),
+)
 for a, key in (("rank test", "target"), ("rank test, own class", "own")):
     v = rank_table.loc[a].drop(index="members")["FPR at most alpha"]
     glue(f"ch8_rank_{key}_fails", f"{(v == FAILS).sum()} of {len(v)}")
@@ -546,10 +575,17 @@ for a, key in (("rank test", "target"), ("rank test, own class", "own")):
 rank_table.style.format({"share with p <= alpha": "{:.1%}"})
 
 # %% [markdown]
-# At $\alpha$ = {glue:text}`ch8_alpha`, a source *contradicts* the guarantee when the lower
-# end of its 95 percent Clopper-Pearson interval lies above $\alpha$ (the table's "does not
-# hold"); "holds" means the upper end stays within twice $\alpha$, and anything between is
-# inconclusive. The rank test on each model's own class contradicts it on
+# At $\alpha$ = {glue:text}`ch8_alpha`, a source *contradicts* the guarantee when its share
+# is significantly above $\alpha$ (a one-sided binomial test at 5 percent, with Holm's
+# correction over the sources; the table's "does not hold"), and is *consistent* with it
+# otherwise. No source can be shown to *satisfy* it: the guarantee is a bound, and the
+# rank test's FPR sits right at $\alpha$ when the assumption is met. Note what the test
+# is about. The guarantee is over draws of the training runs, for each fixed input; all the
+# inputs here share one target and the same references, so the share over inputs is one
+# draw of that distribution, not an average over it. A contradiction therefore says that
+# *this* target is not an exchangeable extra draw of its references, not that the theorem
+# fails. A test over training draws would rotate each reference into the target's role;
+# {glue:text}`ch8_rotation_note`. The rank test on each model's own class contradicts it on
 # {glue:text}`ch8_rank_own_fails` sources ({glue:text}`ch8_rank_own_fail_list`) and finds
 # {glue:text}`ch8_rank_own_tpr` of the members; read at the target's class, it contradicts
 # it on {glue:text}`ch8_rank_target_fails` ({glue:text}`ch8_rank_target_fail_list`), with
@@ -867,6 +903,7 @@ def with_two_out(s):
 
 
 variant_rows = []
+variant_scores = {}  # (variant, column) -> membership scores of the same queries
 for variant in ("standard", "label_smoothing", "l2", "temperature"):
     training = "standard" if variant == "temperature" else variant
     t = cfg.temperature if variant == "temperature" else 1.0
@@ -888,6 +925,7 @@ for variant in ("standard", "label_smoothing", "l2", "temperature"):
         max_attack.membership_score(scores_from_logits(members.target_logits)),
         max_attack.membership_score(scores_from_logits(nonmembers.target_logits)),
     ]
+    variant_scores[(variant, "max score AUROC")] = ms
     row = {
         "variant": variant,
         "max score AUROC": auroc(y, ms),
@@ -901,6 +939,7 @@ for variant in ("standard", "label_smoothing", "l2", "temperature"):
         ls = np.r_[
             attack.membership_score(members), attack.membership_score(nonmembers)
         ]
+        variant_scores[(variant, f"{label} AUROC")] = ls
         row[f"{label} AUROC"], row[f"{label} TPR at 1 % FPR"] = auroc(
             y, ls
         ), tpr_at_fpr(y, ls, 0.01)
@@ -927,18 +966,13 @@ glue(
     f"{fmt_pct(vt.loc['standard', 'LiRA AUROC'])} to"
     f" {fmt_pct(vt.loc['label_smoothing', 'LiRA AUROC'])}",
 )
-n_v = (
-    min(n_queries, len(exp.splits["target_members"])),
-    min(n_queries, len(exp.splits["target_nonmembers"])),
-)
-
-
 def change_verdict(column: str, variant: str) -> str:
-    """Did the variant lower the AUROC, beyond the one-sided 95 % margin?"""
-    new, old = vt.loc[variant, column], vt.loc["standard", column]
-    v = direction(
-        new - old, difference_se(auroc_se(new, *n_v), auroc_se(old, *n_v)), -1
+    """Did the variant lower the AUROC, beyond the one-sided 95 % margin? The variants are
+    judged on the same queries, so the difference gets DeLong's paired error."""
+    delta, se = paired_auroc_difference(
+        y, variant_scores[(variant, column)], variant_scores[("standard", column)]
     )
+    v = direction(delta, se, -1)
     return {
         HOLDS: "lower beyond the noise margin",
         FAILS: "higher beyond the noise margin",
@@ -973,8 +1007,11 @@ vt.style.format("{:.1%}")
 # {glue:text}`ch8_temp_lira` ({glue:text}`ch8_temperature_lira_verdict`). Under L2, LiRA's
 # AUROC went from {glue:text}`ch8_l2_lira` ({glue:text}`ch8_l2_lira_verdict`); under label
 # smoothing from {glue:text}`ch8_ls_lira` ({glue:text}`ch8_label_smoothing_lira_verdict`).
-# The margins use Hanley and McNeil's standard error for each AUROC, as the reproduction
-# report does for the paper's numbers.
+# The variants are judged on the same query images, so each change of AUROC gets DeLong's
+# paired standard error (`helpers.metrics.paired_auroc_difference`), which keeps the
+# noise the two AUROCs share out of the margin. It covers the query images only: each
+# variant is one trained target here, so training randomness is not in it (chapter 7's
+# verdicts, over several training runs, are the ones to quote).
 #
 # ## (f) Label-only attacks on the same sources
 #

@@ -8,7 +8,9 @@ would be called members. The audit then asks two questions:
 * :func:`fpr_audit`: what false-positive rate does that threshold actually have on each
   non-member source (held-out test images, scaled images, noise, generated images, ...)?
   Each rate comes with an exact Clopper-Pearson interval, and ``above_target`` flags a
-  source whose rate is significantly above the target.
+  source flagged significantly more often than in-distribution non-members would be at the
+  same threshold (:func:`exchangeable_p_values`, which accounts for the threshold's own
+  noise), after Holm's correction over every (attack x) source x level cell of the table.
 * :func:`low_fpr_tpr`: what TPR does the attack reach at a low FPR (0.1 %, 1 %), and on
   how many non-members does that figure rest? With 500 non-members a 0.1 % FPR allows
   no false positive at all, so the figure cannot tell 0.1 % from 0 %.
@@ -31,11 +33,14 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binomtest
+from scipy.stats import betabinom, binomtest
+
+from .verdicts import holm_fails
 
 __all__ = [
     "threshold_at_fpr",
     "clopper_pearson",
+    "exchangeable_p_values",
     "fpr_audit",
     "low_fpr_tpr",
     "audit",
@@ -162,6 +167,40 @@ def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, fl
 
 
 # ------------------------------------------------------------------ the FPR audit
+def exchangeable_p_values(false_positives: int, n: int, calibration_above: int,
+                          n_calibration: int) -> tuple[float, float]:
+    """One-sided p-values that a source is flagged more (first) or less (second) often than
+    in-distribution non-members, at a threshold set on the calibration scores.
+
+    The threshold sits just above the ``(k + 1)``-th largest of ``n_calibration``
+    calibration scores, where ``k = calibration_above`` of them are at or above it. If the
+    source's ``n`` scores and the calibration scores are exchangeable (the source is
+    in-distribution), the share of the score distribution above that order statistic is
+    Beta(k + 1, n_calibration - k) distributed, so the source's count of scores at or above
+    the threshold is beta-binomial(n, k + 1, n_calibration - k): exact for continuous scores,
+    including the noise of a threshold read off a finite calibration set, which a binomial
+    interval around the target ignores.
+    """
+    k, n_cal = int(calibration_above), int(n_calibration)
+    if not (0 <= k < n_cal) or n < 1 or not (0 <= false_positives <= n):
+        raise ValueError(f"parameters 'false_positives', 'n', 'calibration_above', 'n_calibration' have values "
+                         f"{false_positives}, {n}, {k}, {n_cal}; allowed: 0 <= false_positives <= n, n >= 1, "
+                         "0 <= calibration_above < n_calibration")
+    dist = betabinom(n, k + 1, n_cal - k)
+    return float(dist.sf(false_positives - 1)), float(dist.cdf(false_positives))
+
+
+def flag_sources(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Set ``above_target`` / ``below_target`` from the table's ``p_above`` / ``p_below``:
+    Holm's correction over every row of ``table`` at one-sided level ``(1 - confidence) / 2``
+    (the tail a two-sided ``confidence`` interval leaves on each side)."""
+    alpha = (1 - _confidence(confidence)) / 2
+    out = table.copy()
+    out["above_target"] = holm_fails(out["p_above"].to_numpy(), alpha) if len(out) else []
+    out["below_target"] = holm_fails(out["p_below"].to_numpy(), alpha) if len(out) else []
+    return out
+
+
 def fpr_audit(
     source_scores: Mapping[str, Any],
     calibration_scores: Any,
@@ -178,14 +217,17 @@ def fpr_audit(
       scores at or above the threshold, <= target by construction);
     * ``n``, ``false_positives``, ``fpr``, ``ci_low``, ``ci_high``: the source's size,
       its count at or above the threshold, their ratio and its Clopper-Pearson interval;
-    * ``above_target`` (``ci_low > target_fpr``: significantly more false positives than
-      the auditor set) and ``below_target`` (``ci_high < target_fpr``);
+    * ``p_above``, ``p_below``: :func:`exchangeable_p_values` against the calibration set;
+      ``above_target`` / ``below_target``: significantly more / fewer false positives than
+      in-distribution non-members get at this threshold, after Holm's correction over all
+      rows (:func:`flag_sources`);
     * with ``member_scores``: ``n_members``, ``true_positives``, ``tpr``, ``tpr_ci_low``,
       ``tpr_ci_high`` at the same threshold.
 
     The intervals treat the threshold as fixed: they describe the sampling noise of the
-    source, not that of the calibration set the threshold came from. Use a calibration
-    set that is large next to the sources (or read the intervals as somewhat too narrow).
+    source, not that of the calibration set the threshold came from (read them as somewhat
+    too narrow when the calibration set is not large next to the sources). The flags do
+    account for it.
     Passing the calibration scores themselves as a source gives the in-sample rate, which
     is at most the target by construction; use a held-out split for an honest estimate.
     """
@@ -198,7 +240,8 @@ def fpr_audit(
     rows = []
     for target in targets:
         t = threshold_at_fpr(calibration, target)
-        cal_fpr = float(np.mean(calibration >= t))
+        cal_above = int(np.sum(calibration >= t))
+        cal_fpr = cal_above / calibration.size
         member_part: dict[str, Any] = {}
         if members is not None:
             tp = int(np.sum(members >= t))
@@ -213,6 +256,7 @@ def fpr_audit(
         for name, scores in sources.items():
             fp = int(np.sum(scores >= t))
             lo, hi = clopper_pearson(fp, scores.size, level)
+            p_above, p_below = exchangeable_p_values(fp, scores.size, cal_above, calibration.size)
             rows.append({
                 "source": name,
                 "target_fpr": target,
@@ -223,11 +267,11 @@ def fpr_audit(
                 "fpr": fp / scores.size,
                 "ci_low": lo,
                 "ci_high": hi,
-                "above_target": lo > target,
-                "below_target": hi < target,
+                "p_above": p_above,
+                "p_below": p_below,
                 **member_part,
             })
-    table = pd.DataFrame(rows)
+    table = flag_sources(pd.DataFrame(rows), level)
     table.attrs["confidence"] = level
     return table
 
@@ -355,7 +399,7 @@ def audit(
         )
         table.insert(0, "attack", attack)
         tables.append(table)
-    out = pd.concat(tables, ignore_index=True)
+    out = flag_sources(pd.concat(tables, ignore_index=True), confidence)  # Holm over attacks too
     out.attrs["confidence"] = _confidence(confidence)
     return out
 

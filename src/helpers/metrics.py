@@ -263,6 +263,34 @@ def bootstrap_standard_errors(y_true: Any, y_pred: Any, score: Any, n_boot: int 
             "se_recall_minus_precision": float(se[4])}
 
 
+def _delong_components(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """DeLong's structural components of one score: for each positive the share of negatives
+    it beats (ties count one half), and for each negative the share of positives that beat it."""
+    from scipy.stats import rankdata
+
+    m, n = len(pos), len(neg)
+    both = rankdata(np.r_[pos, neg])
+    v10 = (both[:m] - rankdata(pos)) / n
+    v01 = 1.0 - (both[m:] - rankdata(neg)) / m
+    return v10, v01
+
+
+def paired_auroc_difference(y_true: Any, score_a: Any, score_b: Any) -> tuple[float, float]:
+    """``AUROC(a) - AUROC(b)`` of two scores of the *same* samples, and its standard error by
+    DeLong, DeLong and Clarke-Pearson (1988), which keeps the pairing: two attacks (or two
+    model variants) judged on the same members and non-members share most of their noise,
+    so the unpaired ``sqrt(se_a**2 + se_b**2)`` overstates it."""
+    y = _binary(y_true, "y_true")
+    _both_classes(y)
+    _, a = _pair(y, score_a, "score_a", finite=True)
+    _, b = _pair(y, score_b, "score_b", finite=True)
+    (a10, a01), (b10, b01) = _delong_components(a[y], a[~y]), _delong_components(b[y], b[~y])
+    s10 = np.cov(np.vstack([a10, b10]))
+    s01 = np.cov(np.vstack([a01, b01]))
+    var = (s10[0, 0] + s10[1, 1] - 2 * s10[0, 1]) / len(a10) + (s01[0, 0] + s01[1, 1] - 2 * s01[0, 1]) / len(a01)
+    return float(a10.mean() - b10.mean()), float(np.sqrt(max(var, 0.0)))
+
+
 def score_report(y_true: Any, y_pred: Any, score: Any, max_scores: Any,
                  shadow_scores: tuple[Any, Any] | None = None) -> dict[str, float]:
     """Every metric of :data:`METRIC_COLUMNS` (except the threshold) from arrays."""
