@@ -138,7 +138,7 @@ max_rows = {
     a: ev.evaluate(a, "standard").set_index("attack").loc["max_score", "auroc"]
     for a in cfg.architectures
 }
-glue("ch7_train_size", f"{cfg.train_size:,}")
+glue("ch7_train_size", f"{exp.profile.train_size:,}")
 glue("ch7_dataset", cfg.dataset)
 glue(
     "ch7_test_acc",

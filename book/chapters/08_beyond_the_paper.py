@@ -154,7 +154,7 @@ trained = refs.train_all()
 in_share = refs.membership(refs.pool).mean()
 pool_table = pd.DataFrame(
     {
-        "images": [len(refs.pool), cfg.train_size, K],
+        "images": [len(refs.pool), exp.profile.train_size, K],
     },
     index=[
         "reference pool (all images outside the target's and calibration splits)",
