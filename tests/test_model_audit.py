@@ -49,7 +49,9 @@ def book(tmp_path_factory):
             shutil.copy(path, target / path.name)
         folders[name] = root / name
     weights, _ = ModelCache(cfg.cache_dir).paths(trained.key)
-    return exp, trained, weights, folders, root
+    with pytest.MonkeyPatch.context() as mp:  # decoded folders (the CLI, the notebook) stay out of the shared cache
+        mp.setenv("HELPERS_CACHE_DIR", str(root / "cache"))
+        yield exp, trained, weights, folders, root
 
 
 def _audit(model, book, **kw):
@@ -148,3 +150,21 @@ def test_bad_input_gets_one_clear_message_before_any_work(book, tmp_path):
     with pytest.raises(ConfigError, match="parameter 'model'.*not a file"):
         load_model(tmp_path / "missing.pt")
     assert main(["audit", "--model", str(tmp_path / "missing.pt"), "--members", "x", "--heldout", "y"]) == 2
+
+
+def test_the_audit_notebook_runs_with_papermill_and_writes_the_same_report(book, tmp_path):
+    import papermill
+
+    exp, _, weights, folders, root = book
+    notebook = Path(__file__).resolve().parents[1] / "notebooks" / "audit_your_model.ipynb"
+    out = tmp_path / "report"
+    papermill.execute_notebook(str(notebook), str(tmp_path / "out.ipynb"), progress_bar=False,
+                               kernel_name="python3", cwd=str(tmp_path),
+                               parameters={"model": str(weights), "members": str(folders["members"]),
+                                           "heldout": str(folders["heldout"]), "test": str(folders["test"]),
+                                           "mean": list(exp.data.mean), "std": list(exp.data.std),
+                                           "out": str(out)})
+    written = pd.read_csv(out / "audit.csv")
+    direct = _audit(load_model(weights), book).table
+    np.testing.assert_array_equal(written.false_positives.to_numpy(), direct.false_positives.to_numpy())
+    assert list(written.source) == list(direct.source) and (out / "report.html").is_file()
