@@ -391,6 +391,31 @@ def plot_image_tiles(ax, images, ncols: int = 8, title: str = "", pad: int = 1) 
     ax.set_axis_off()
 
 
+def plot_class_rows(ax, images, labels, class_names, per_class: int = 6, title: str = "") -> None:
+    """One row per class: the first ``per_class`` images of each class (``labels[i]`` is the
+    class index of ``images[i]``, pixels in [0, 1]), the class name at the row's left. A
+    class with fewer images leaves its row's end blank."""
+    labels = np.asarray(labels.detach().cpu() if hasattr(labels, "detach") else labels)
+    if len(labels) != len(images) or per_class < 1:
+        raise ValueError(f"got {len(images)} images, {len(labels)} labels and per_class={per_class!r}; "
+                         "allowed: as many labels as images, per_class >= 1")
+    blank = np.ones_like(np.asarray(images[0].detach().cpu() if hasattr(images[0], "detach") else images[0]))
+    rows = []
+    for k in range(len(class_names)):
+        chosen = [images[i] for i in np.flatnonzero(labels == k)[:per_class]]
+        rows += chosen + [blank] * (per_class - len(chosen))
+    pad = 1
+    ax.imshow(tile_images(rows, ncols=per_class, pad=pad), cmap="gray", vmin=0.0, vmax=1.0,
+              interpolation="nearest")
+    side = _as_hwc(rows[0]).shape[0] + pad
+    ax.set_yticks([pad + side * k + (side - pad) / 2 for k in range(len(class_names))], list(class_names))
+    ax.set_xticks([])
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.set_title(title)
+
+
 def plot_gallery(images, captions, ncols: int = 6, size: float = 1.45, title: str = "", caption_size: float = 8):
     """A figure of single images, each with a caption underneath (e.g. source and max score).
 

@@ -20,7 +20,8 @@ Sources (see :data:`SOURCES`; ``kind`` in brackets):
 * ``scaled`` [transformed]: the normalised test non-members times ``profile.scale_factor``.
 * ``unnormalized`` [transformed]: the test non-members' raw pixels in [0, 1], with the
   normalisation step forgotten (the paper's "No Normalization").
-* ``fake`` [synthetic]: samples of a GAN trained only on the shadow model's training split
+* ``fake`` [synthetic]: samples (balanced over the classes) of a class-conditional GAN that
+  the attacker trained only on its own images, none of them in a target split
   (:func:`helpers.generator.fake_generator`), cached on disk.
 * ``heldout-classes`` [near-OOD]: images of the classes the profile holds out
   (``heldout_classes``); only when there are some.
@@ -268,7 +269,8 @@ register(SourceSpec("unnormalized", "transformed",
                     "Test non-members fed as raw pixels in [0, 1], as if the normalisation step had been forgotten.",
                     _build_unnormalized))
 register(SourceSpec("fake", "synthetic",
-                    "Samples of a GAN the attacker trained only on the shadow model's training images.",
+                    "Samples of a class-conditional GAN the attacker trained only on its own images, none of "
+                    "them a target member or test image.",
                     _build_fake, options=("gan", "progress")))
 register(SourceSpec("heldout-classes", "near-OOD",
                     lambda exp: f"Images of the classes {list(exp.profile.heldout_classes)} that the target never saw.",
