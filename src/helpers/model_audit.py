@@ -13,8 +13,9 @@ score-based attacks' statistics (the maximum score and the entropy, in the ranke
   ``permuted``, ``unnormalized``), and any folders of other non-member sources.
 
 For each attack, source and target FPR, :func:`helpers.audit.audit` gives the realised FPR
-with a Clopper-Pearson interval; the intervals are Bonferroni-corrected over every
-(attack, source, target) cell so that all of them hold together at ``confidence``. The
+with a Clopper-Pearson interval and flags a source whose FPR is significantly above what
+held-out non-members get at that threshold, with the book's multiplicity correction (Holm
+over every attack x source x level cell, :func:`helpers.audit.flag_sources`). The
 scaling check of Theorem 1 multiplies the test images by growing factors and follows the
 maximum score and the max-score attack's FPR.
 
@@ -254,7 +255,7 @@ class AuditResult:
         wide = pivot_audit(self.table, target_fpr, value=value)
         s = self.settings
         wide.columns.name = (f"{value.upper()} in % at thresholds for {100 * target_fpr:g} % FPR "
-                             f"[{100 * s['interval_confidence']:.2f} % interval each, {s['correction']}]")
+                             f"[{100 * s['confidence']:g} % Clopper-Pearson interval]")
         return wide
 
     def tpr(self) -> pd.DataFrame:
@@ -270,8 +271,9 @@ class AuditResult:
             sel = self.table[np.isclose(self.table.target_fpr, target) & self.table.above_target]
             found = ", ".join(f"{r.attack} on {r.source} ({100 * r.fpr:.1f} %)" for r in sel.itertuples())
             lines.append(f"At thresholds set for {100 * target:g} % FPR on held-out non-members, "
-                         + (f"the FPR is significantly above the target for: {found}." if found else
-                            "no source has an FPR significantly above the target."))
+                         + (f"significantly more false positives than held-out non-members get (Holm over "
+                            f"every cell): {found}." if found else
+                            "no source gets significantly more false positives than held-out non-members."))
         s = self.scaling
         lines.append(f"Scaling check (Theorem 1): the median maximum score of the test images goes from "
                      f"{s['median max score'].iloc[0]:.4f} at factor {s['factor'].iloc[0]:g} to "
@@ -372,8 +374,9 @@ class AuditResult:
                 f"images: {sizes}",
                 f"normalisation: mean {list(s['mean'])}, std {list(s['std'])} ({s['normalisation']})",
                 f"attacks: {list(AUDIT_ATTACKS)} (no shadow model: thresholds set on held-out non-members)",
-                f"intervals: Clopper-Pearson at {100 * s['interval_confidence']:.3g} % each "
-                f"({s['correction']} over {s['n_intervals']} intervals: {100 * s['confidence']:g} % together)"]
+                f"intervals: Clopper-Pearson at {100 * s['confidence']:g} %; a source is flagged when its false "
+                f"positives exceed what held-out non-members get at the same threshold, Holm-corrected over the "
+                f"{s['n_cells']} attack x source x level cells (helpers.audit)"]
 
 
 def _percent(frame: pd.DataFrame) -> pd.DataFrame:
@@ -387,14 +390,14 @@ def _percent(frame: pd.DataFrame) -> pd.DataFrame:
 
 def run_audit(module: torch.nn.Module, sets: Mapping[str, torch.Tensor], *, pixels_test: torch.Tensor | None = None,
               transforms: Sequence[str] = TRANSFORMS, fprs: Sequence[float] = (0.01, 0.05),
-              confidence: float = 0.95, correction: str = "bonferroni", scale_factor: float = 255.0,
+              confidence: float = 0.95, scale_factor: float = 255.0,
               seed: int = 0, settings: Mapping[str, Any] | None = None) -> AuditResult:
     """The audit on prepared (normalised) inputs.
 
     ``sets`` holds ``members``, ``calibration`` and ``test`` and any other non-member
     source; ``transforms`` are added from ``test`` (``unnormalized`` needs ``pixels_test``,
-    the test images in [0, 1]). ``correction`` is ``bonferroni`` (intervals that hold
-    together at ``confidence``) or ``none``.
+    the test images in [0, 1]). ``confidence`` is the intervals' level and sets the
+    family-wise level of the flags, as in :func:`helpers.audit.audit`.
     """
     for name in ("members", "calibration", "test"):
         if name not in sets or len(sets[name]) == 0:
@@ -403,8 +406,6 @@ def run_audit(module: torch.nn.Module, sets: Mapping[str, torch.Tensor], *, pixe
     unknown = [t for t in transforms if t not in TRANSFORMS]
     if unknown:
         raise ConfigError(f"parameter 'transforms' has {unknown}; allowed: a subset of {list(TRANSFORMS)}")
-    if correction not in ("bonferroni", "none"):
-        raise ConfigError(f"parameter 'correction' has value {correction!r}; allowed: 'bonferroni' or 'none'")
     inputs = dict(sets)
     if transforms:
         built = transformed_sources(sets["test"], pixels_test if pixels_test is not None else sets["test"],
@@ -415,13 +416,10 @@ def run_audit(module: torch.nn.Module, sets: Mapping[str, torch.Tensor], *, pixe
     probs = {name: scores_from_logits(z.double()) for name, z in logits.items()}
     attacks = audit_attacks(probs["members"], probs["calibration"])
     scores = {label: {s: a.membership_score(v) for s, v in probs.items()} for label, a in attacks.items()}
-    n_sources = len(inputs) - 2
-    n_intervals = len(AUDIT_ATTACKS) * n_sources * len(fprs)
-    level = 1 - (1 - confidence) / n_intervals if correction == "bonferroni" else confidence
-    table = audit(scores, fprs=fprs, confidence=level)
+    table = audit(scores, fprs=fprs, confidence=confidence)
     scaling = scaling_check(module, sets["test"], scores["max score"]["calibration"], attacks["max score"])
     info = {**dict(settings or {}), "fprs": tuple(float(f) for f in fprs), "confidence": float(confidence),
-            "interval_confidence": float(level), "correction": correction, "n_intervals": n_intervals,
+            "n_cells": len(table),
             "num_classes": widths.pop() if len(widths) == 1 else sorted(widths)}
     info.setdefault("sizes", {name: int(len(x)) for name, x in inputs.items()})
     return AuditResult(table, scaling, info)
@@ -454,7 +452,7 @@ def audit_folders(model: LoadedModel, members: str | Path, heldout: str | Path, 
                   test: str | Path | None = None, sources: Mapping[str, str | Path] | None = None,
                   mean: Sequence[float] | None = None, std: Sequence[float] | None = None, resize: bool = False,
                   transforms: Sequence[str] = TRANSFORMS, fprs: Sequence[float] = (0.01, 0.05),
-                  confidence: float = 0.95, correction: str = "bonferroni", scale_factor: float = 255.0,
+                  confidence: float = 0.95, scale_factor: float = 255.0,
                   seed: int = 0, cache_dir: str | Path | None = None) -> AuditResult:
     """Read the folders, check them against the model before any scoring, and audit.
 
@@ -516,8 +514,7 @@ def audit_folders(model: LoadedModel, members: str | Path, heldout: str | Path, 
     settings = {"model": model.path, "kind": model.kind, "in_channels": channels, "image_size": image_size,
                 "mean": mean, "std": std, "normalisation": how}
     return run_audit(model.module, sets, pixels_test=pixels_test, transforms=transforms, fprs=fprs,
-                     confidence=confidence, correction=correction, scale_factor=scale_factor, seed=seed,
-                     settings=settings)
+                     confidence=confidence, scale_factor=scale_factor, seed=seed, settings=settings)
 
 
 __all__ = ["AUDIT_ATTACKS", "TRANSFORMS", "LoadedModel", "ImageSet", "AuditResult", "load_model", "read_images",
