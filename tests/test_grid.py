@@ -23,7 +23,7 @@ def test_the_grid_lists_every_model_the_chapters_train():
     assert profile.replicates >= 3
     assert len(models) == profile.replicates * len(profile.architectures) * 3 * 2 + 2
     assert {j.replicate for j in models} == set(range(profile.replicates))
-    keys = {job_key(profile, j) for j in models if j.role in ("target", "shadow")}
+    keys = {job_key(profile, j) for j in models if j.role in ("target", "shadow") and j.activation is None}
     assert len(keys) == profile.replicates * len(profile.architectures) * 3 * 2  # replicates train distinct models
     assert TrainingJob("salem_cnn", "target", activation="silu") in models
     assert sum(j.role == "generator" for j in models) == 1

@@ -233,3 +233,15 @@ def test_pairing_shrinks_the_error_of_a_difference_of_correlated_scores():
     _, paired = paired_auroc_difference(y, a, b)
     unpaired = difference_se(auroc_se(auroc(y, a), 500, 500), auroc_se(auroc(y, b), 500, 500))
     assert paired < 0.5 * unpaired
+
+
+def test_bootstrap_errors_stay_finite_when_the_attack_flags_nothing():
+    """An attack that calls nobody a member has precision 0 (as the point estimate), so its
+    errors are finite numbers the verdict rule can pool."""
+    y = np.r_[np.ones(50, bool), np.zeros(50, bool)]
+    score = np.linspace(0, 1, 100)
+    from helpers.metrics import bootstrap_standard_errors
+
+    errors = bootstrap_standard_errors(y, np.zeros(100, bool), score, n_boot=50)
+    assert all(np.isfinite(v) for v in errors.values()), errors
+    assert errors["se_precision"] == 0.0

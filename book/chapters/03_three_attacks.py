@@ -583,7 +583,8 @@ gap_claim = claim_summary(gap_rows).loc["recall_above_precision"]
 glue("ch3_replicates", f"{cfg.replicates}")
 glue(
     "ch3_rec_gt_prec",
-    f"recall is above precision in {n_hold} of the {n_pairs} architecture x attack pairs",
+    f"recall is above precision in {n_hold} of the {n_pairs}"
+    " architecture x attack pairs",
 )
 glue(
     "ch3_rec_prec_gap_min",

@@ -967,8 +967,9 @@ glue(
     f" {fmt_pct(vt.loc['label_smoothing', 'LiRA AUROC'])}",
 )
 def change_verdict(column: str, variant: str) -> str:
-    """Did the variant lower the AUROC, beyond the one-sided 95 % margin? The variants are
-    judged on the same queries, so the difference gets DeLong's paired error."""
+    """Did the variant lower the AUROC, beyond the one-sided 95 % margin?
+
+    The variants are judged on the same queries: DeLong's paired error."""
     delta, se = paired_auroc_difference(
         y, variant_scores[(variant, column)], variant_scores[("standard", column)]
     )

@@ -254,8 +254,8 @@ def bootstrap_standard_errors(y_true: Any, y_pred: Any, score: Any, n_boot: int 
                              _row_counts(rng.integers(0, len(sh_neg), (n_boot, len(sh_neg))), len(sh_neg)))
         hit_pos, hit_neg = pos_score >= t[:, None], neg_score >= t[:, None]
     tp, fp = (pos * hit_pos).sum(axis=1), (neg * hit_neg).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        precision = np.where(tp + fp > 0, tp / (tp + fp), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):  # nothing flagged: precision 0, as the point estimate
+        precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), 0.0)
     recall = tp / n1
     stats = np.stack([precision, recall, fp / n0, _aurocs(pos_score, neg_score, pos, neg), recall - precision], axis=1)
     se = np.nanstd(stats, axis=0, ddof=1)
