@@ -46,6 +46,9 @@ RECIPES: dict[str, dict] = {
     "sngan-n16-b128-lr5e-4": {"native_size": 16, "batch_size": 128, "lr": 5e-4},
     "sngan-n16-b128-noema": {"native_size": 16, "batch_size": 128, "ema": 0.0},
     "sngan-n16-b128-shadow": {"native_size": 16, "batch_size": 128, "data": "shadow_train"},
+    "b32-lr1e-3-beta.5": {"batch_size": 32, "lr": 1e-3, "beta1": 0.5},
+    "b32-lr1e-3-beta.5-nosn": {"batch_size": 32, "lr": 1e-3, "beta1": 0.5, "spectral_norm": False},
+    "b32-lr2e-4-beta.5": {"batch_size": 32, "lr": 2e-4, "beta1": 0.5},
 }
 
 

@@ -247,3 +247,26 @@ def test_generator_quality_on_the_digits(exp):
     assert 0.0 <= q.fake_accuracy <= 1.0
     assert abs(q.mmd_real) < q.mmd_fake  # 16 steps cannot fool the shadow model's features
     assert q == gen_mod.generator_quality(exp, "salem_cnn", generator)  # seeded
+
+
+def test_class_rows_gallery_puts_each_class_on_its_own_row():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from helpers import plots
+
+    images = torch.stack([torch.full((3, 4, 4), v) for v in (0.1, 0.2, 0.3, 0.4, 0.5)])
+    labels = torch.tensor([2, 0, 2, 0, 2])
+    fig, ax = plt.subplots()
+    plots.plot_class_rows(ax, images, labels, ["a", "b", "c"], per_class=2)
+    shown = ax.images[0].get_array()
+    assert shown.shape[:2] == (3 * 5 + 1, 2 * 5 + 1)  # three rows of two 4-px tiles, 1-px padding
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c"]
+    assert np.allclose(shown[1, 1], 0.2) and np.allclose(shown[1, 6], 0.4)  # class a: images 1 and 3
+    assert np.allclose(shown[6:10, 1:5], 1.0)  # class b has none: a blank tile
+    assert np.allclose(shown[11, 1], 0.1) and np.allclose(shown[11, 6], 0.3)  # class c: the first two
+    with pytest.raises(ValueError, match="labels"):
+        plots.plot_class_rows(ax, images, labels[:3], ["a", "b", "c"])
+    plt.close(fig)

@@ -124,9 +124,10 @@ class ProjectionDiscriminator(nn.Module):
     normalised, summed features ``h``, and the logit ``w . h + embed(y) . h`` (a class
     projection; without classes just ``w . h``)."""
 
-    def __init__(self, channels: int, image_size: int, width: int = 64, num_classes: int = 0):
+    def __init__(self, channels: int, image_size: int, width: int = 64, num_classes: int = 0,
+                 spectral_norm: bool = True):
         super().__init__()
-        sn = nn.utils.parametrizations.spectral_norm
+        sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda layer: layer)
         steps = _n_upsamples(image_size)
         layers: list[nn.Module] = []
         w_in = channels
@@ -189,10 +190,11 @@ def _spatial(image_size: int, steps: int) -> int:
 
 
 def build_networks(kind: str, channels: int, image_size: int, latent_dim: int, width: int,
-                   num_classes: int = 0, native_size: int | None = None) -> tuple[nn.Module, nn.Module]:
-    """(generator, discriminator) of one recipe; ``num_classes`` > 0 only for ``sngan``;
-    ``native_size`` (convolutional kinds): the size the generator draws and the
-    discriminator judges (default ``image_size``)."""
+                   num_classes: int = 0, native_size: int | None = None,
+                   spectral_norm: bool = True) -> tuple[nn.Module, nn.Module]:
+    """(generator, discriminator) of one recipe; ``num_classes`` > 0 and ``spectral_norm``
+    only for ``sngan``; ``native_size`` (convolutional kinds): the size the generator draws
+    and the discriminator judges (default ``image_size``)."""
     if kind not in GAN_KINDS:
         raise ConfigError(f"parameter 'kind' has value {kind!r}; allowed: {list(GAN_KINDS)}")
     native = int(native_size or image_size)
@@ -201,7 +203,7 @@ def build_networks(kind: str, channels: int, image_size: int, latent_dim: int, w
                           "(the image size) or None")
     if kind == "sngan":
         return (Generator(channels, image_size, latent_dim, width, num_classes, native),
-                ProjectionDiscriminator(channels, native, width, num_classes))
+                ProjectionDiscriminator(channels, native, width, num_classes, spectral_norm))
     if kind == "dcgan":
         return Generator(channels, image_size, latent_dim, width, native_size=native), Discriminator(channels, native, width)
     if native != image_size:
@@ -245,6 +247,8 @@ def train_gan(
     latent_dim: int = 64,
     width: int | None = None,
     lr: float = 2e-4,
+    beta1: float | None = None,
+    spectral_norm: bool = True,
     ema: float = 0.0,
     native_size: int | None = None,
     seed: int = 0,
@@ -285,7 +289,7 @@ def train_gan(
         torch.manual_seed(seed)
         default_width = {"sngan": 16, "dcgan": 32, "mlp": 256}[kind]
         generator, discriminator = build_networks(kind, c, s, latent_dim, width or default_width, num_classes,
-                                                  native_size)
+                                                  native_size, spectral_norm)
     generator, discriminator = generator.to(device), discriminator.to(device)
     previous_threads = torch.get_num_threads()
     if cpu_threads is not None and device.type == "cpu":
@@ -294,8 +298,8 @@ def train_gan(
         gen_rng = torch.Generator().manual_seed(seed)
         y = labels.long() if conditional else None
         data = images if generator.native_size == s else F.interpolate(images, size=generator.native_size, mode="area")
-        kept, history = _fit(generator, discriminator, data, y, kind, steps, batch_size, latent_dim, lr, ema,
-                             gen_rng, device)
+        kept, history = _fit(generator, discriminator, data, y, kind, steps, batch_size, latent_dim, lr, beta1,
+                             ema, gen_rng, device)
         _standing_statistics(kept, torch.Generator().manual_seed(seed + 1), device)
     finally:
         torch.set_num_threads(previous_threads)
@@ -303,13 +307,13 @@ def train_gan(
 
 
 def _fit(generator: nn.Module, discriminator: nn.Module, data: torch.Tensor, labels: torch.Tensor | None,
-         kind: str, steps: int, batch_size: int, latent_dim: int, lr: float, ema: float,
+         kind: str, steps: int, batch_size: int, latent_dim: int, lr: float, beta1: float | None, ema: float,
          gen_rng: torch.Generator, device: torch.device) -> tuple[nn.Module, GanHistory]:
     """The training loop of :func:`train_gan`; returns the generator to keep (the EMA copy
     when ``ema`` > 0) and the loss history."""
     n = len(data)
     hinge = kind == "sngan"
-    betas = (0.0, 0.9) if hinge else (0.5, 0.999)
+    betas = (beta1, 0.999) if beta1 is not None else ((0.0, 0.9) if hinge else (0.5, 0.999))
     opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas)
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=betas)
     bce = nn.BCEWithLogitsLoss()
@@ -407,7 +411,8 @@ def sample_labelled(generator: nn.Module, n: int, seed: int = 0, device: str | t
     else:
         labels = None
     generator = generator.to(device).eval()
-    out = [generator(z[i:i + 512].to(device), None if labels is None else labels[i:i + 512].to(device)).cpu()
+    out = [(generator(z[i:i + 512].to(device)) if labels is None
+            else generator(z[i:i + 512].to(device), labels[i:i + 512].to(device))).cpu()
            for i in range(0, n, 512)]
     return torch.cat(out), labels
 
@@ -440,6 +445,8 @@ class GanSettings:
     ema: float = 0.99
     data: str = "pool"
     native_size: int | None = None
+    beta1: float | None = None
+    spectral_norm: bool = True
 
     def resolved(self, image_size: int) -> dict[str, Any]:
         """The keyword arguments of :func:`train_gan` (validated)."""
@@ -458,6 +465,8 @@ class GanSettings:
             "lr": self.lr,
             "ema": self.ema,
             "native_size": self.native_size if self.native_size is not None else image_size,
+            "beta1": self.beta1,
+            "spectral_norm": self.spectral_norm,
         }
 
 
@@ -526,7 +535,7 @@ def fake_generator(exp: "Experiment", settings: GanSettings | None = None, *, pr
     indices, gan, config, key = _generator_plan(exp, settings)
     cache = _generator_cache(exp)
     model, _ = build_networks(gan["kind"], config["channels"], config["image_size"], gan["latent_dim"],
-                              gan["width"], config["num_classes"], gan["native_size"])
+                              gan["width"], config["num_classes"], gan["native_size"], gan["spectral_norm"])
     entry = cache.load(key, config)
     if entry is not None:
         model.load_state_dict(entry.state_dict)
