@@ -35,6 +35,7 @@ RECIPES: dict[str, dict] = {
     "dcgan-pool": {"kind": "dcgan", "data": "pool", "batch_size": 32, "lr": 1e-3, "ema": 0.0},
     "book": {},
     "sngan-b32": {"batch_size": 32},
+    "sngan-b28": {"batch_size": 28},
     "sngan-b32-lr1e-3": {"batch_size": 32, "lr": 1e-3},
     "sngan-b32-lr5e-4": {"batch_size": 32, "lr": 5e-4},
     "sngan-b32-noema": {"batch_size": 32, "ema": 0.0},

@@ -85,7 +85,8 @@ def test_generator_is_cached_and_reloaded(exp, monkeypatch):
 
 @pytest.mark.parametrize("change", [
     {"kind": "dcgan"}, {"kind": "mlp"}, {"steps": 17}, {"batch_size": 32}, {"width": 8}, {"latent_dim": 32},
-    {"lr": 1e-3}, {"ema": 0.0}, {"ema": 0.999}, {"data": "shadow_train"},
+    {"lr": 1e-3}, {"ema": 0.0}, {"ema": 0.999}, {"data": "shadow_train"}, {"native_size": 8}, {"beta1": 0.5},
+    {"spectral_norm": False},
 ])
 def test_a_changed_recipe_changes_the_key(exp, change):
     assert generator_key(exp, dataclasses.replace(TINY, **change)) != generator_key(exp, TINY)
@@ -159,6 +160,20 @@ def test_ema_returns_an_average_not_the_last_weights():
     plain, _ = gen_mod.train_gan(images, labels, width=4, steps=4, batch_size=8, ema=0.0, seed=1)
     averaged, _ = gen_mod.train_gan(images, labels, width=4, steps=4, batch_size=8, ema=0.5, seed=1)
     assert not torch.equal(plain.body[0].weight, averaged.body[0].weight)
+
+
+def test_a_generator_drawing_fewer_pixels_is_judged_at_its_size_and_returns_full_size():
+    seen = []
+    images, labels = torch.rand(16, 3, 16, 16), torch.arange(16) % 2
+    g, _ = gen_mod.train_gan(images, labels, width=4, steps=2, batch_size=8, native_size=8)
+    assert g.native(torch.zeros(2, g.latent_dim), torch.tensor([0, 1])).shape == (2, 3, 8, 8)
+    assert gen_mod.sample(g, 3).shape == (3, 3, 16, 16)
+    _, d = gen_mod.build_networks("sngan", 3, 16, 8, 4, 2, native_size=8)
+    d.register_forward_pre_hook(lambda module, args: seen.append(tuple(args[0].shape)))
+    d(torch.rand(2, 3, 8, 8), torch.tensor([0, 1]))
+    assert seen == [(2, 3, 8, 8)]
+    with pytest.raises(ConfigError, match="native_size"):
+        gen_mod.build_networks("sngan", 3, 16, 8, 4, 2, native_size=32)
 
 
 def test_dcgan_shapes_for_odd_sizes():

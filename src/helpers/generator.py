@@ -333,11 +333,15 @@ def _fit(generator: nn.Module, discriminator: nn.Module, data: torch.Tensor, lab
         y = labels[idx].to(device) if labels is not None else None
         z = torch.randn(len(real), latent_dim, generator=gen_rng).to(device)
         fake = generator.native(z, y)
+        # one pass over real and generated images (the discriminators have no batch norm, so
+        # this equals two passes and costs less)
+        both = discriminator(torch.cat([real, fake.detach()]), None if y is None else torch.cat([y, y]))
+        d_real, d_fake = both[:len(real)], both[len(real):]
         if hinge:
-            d_loss = F.relu(1 - discriminator(real, y)).mean() + F.relu(1 + discriminator(fake.detach(), y)).mean()
+            d_loss = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
         else:
-            d_loss = bce(discriminator(real), torch.full((len(real),), 0.9, device=device)) + bce(
-                discriminator(fake.detach()), torch.zeros(len(real), device=device))
+            d_loss = bce(d_real, torch.full((len(real),), 0.9, device=device)) + bce(
+                d_fake, torch.zeros(len(real), device=device))
         opt_d.zero_grad()
         d_loss.backward()
         opt_d.step()
@@ -347,8 +351,7 @@ def _fit(generator: nn.Module, discriminator: nn.Module, data: torch.Tensor, lab
         opt_g.step()
         if averaged is not None:
             with torch.no_grad():
-                for p_avg, p in zip(averaged.parameters(), generator.parameters()):
-                    p_avg.lerp_(p, 1.0 - ema)
+                torch._foreach_lerp_(list(averaged.parameters()), list(generator.parameters()), 1.0 - ema)
         d_sum, g_sum, counted = d_sum + d_loss.item(), g_sum + g_loss.item(), counted + 1
         if counted == every or step + 1 == steps:
             history.d_loss.append(d_sum / counted)
@@ -432,13 +435,20 @@ class GanSettings:
     (the profile's ``gan_width``; ``None`` picks 16 for images up to 16 px, else 32);
     ``data``: ``'pool'`` (every image the attacker owns: outside the target's training, test
     and calibration splits) or ``'shadow_train'`` (the shadow model's training split only).
-    The defaults are the book's recipe; benchmarks/bench_generator.py records how they were
-    chosen.
+    The defaults are the book's recipe, chosen with benchmarks/bench_generator.py on a
+    development seed (1001, not the book's) by the generator's own criteria, the MMD^2 of
+    :func:`generator_quality` first, the class accuracy second, the training time third:
+    under ``quick`` (800 steps, width 16) the MMD^2 fell from 0.057 (the former unconditional
+    DCGAN on the 1,000 shadow-training images) to 0.032, with the shadow model's class
+    accuracy on samples at 40 % (41 % on real test images); without the EMA 0.045, with the
+    shadow split instead of the pool 0.031 but a class accuracy of 30 %; a generator drawing
+    16 px images (batch 128) 0.050; Adam's beta1 = 0.5 at a rate of 1e-3 0.028 with samples
+    collapsed onto few patterns (class accuracy 19 %).
     """
 
     kind: str = "sngan"
     steps: int = 1600
-    batch_size: int = 64
+    batch_size: int = 32
     width: int | None = None
     latent_dim: int = 64
     lr: float = 2e-4
