@@ -92,7 +92,9 @@ def plot_claims_by_replicate(support: pd.DataFrame, summary: pd.DataFrame, ncols
         part = support[support.claim == key].copy()
         part[["pooled", "margin"]] *= 100
         part["replicates"] = [tuple(100 * np.asarray(v)) for v in part.replicates]
-        plot_claim_support(ax, part, title=f"{key}: {summary.loc[key, 'verdict']}")
+        labels = [f"{r.architecture} · {r.attack}" + (f" · {r.metric}" if part.metric.nunique() > 1 else "")
+                  for r in part.itertuples()]
+        plot_claim_support(ax, part, title=f"{key}: {summary.loc[key, 'verdict']}", labels=labels)
         ax.set_xlabel("points on the claim's side", fontsize=9)
     for ax in list(axes.flat)[len(keys):]:
         ax.set_axis_off()
