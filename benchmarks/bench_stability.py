@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import pandas as pd
 
@@ -29,13 +30,21 @@ from helpers.notebook import setup
 from helpers.sources import available_sources, nonmember_sets
 
 
-def verdicts_for(profile_name: str, seed: int, overrides: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Chapter 7's claim summary and rows under one profile seed."""
+def verdicts_for(profile_name: str, seed: int, overrides: dict, out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Chapter 7's claim summary and rows under one profile seed; the rows are kept in
+    ``out`` (a pickle per profile, seed and overrides), so a later run reuses them."""
     cfg = load_profile(profile_name, overrides, seed=seed)
-    setup(cfg.seed, cfg.cpu_threads)
-    exp = Experiment(cfg, progress=False)
-    ev = AttackEvaluation(exp)
-    rows = claim_verdicts(ev, nonmember_sets(exp, available_sources(exp)))
+    path = out / f"claims-{cfg.name}-seed{seed}-{cfg.key()}.pkl"
+    if path.is_file():
+        rows = pd.read_pickle(path)
+    else:
+        setup(cfg.seed, cfg.cpu_threads)
+        exp = Experiment(cfg, progress=False)
+        ev = AttackEvaluation(exp)
+        rows = claim_verdicts(ev, nonmember_sets(exp, available_sources(exp)))
+        out.mkdir(parents=True, exist_ok=True)
+        rows.to_pickle(path.with_suffix(".tmp"))
+        path.with_suffix(".tmp").replace(path)  # atomic: a killed run leaves no half file
     return claim_summary(rows), rows
 
 
@@ -43,6 +52,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--seeds", type=int, nargs=2, default=[42, 7])
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"),
+                        help="folder that keeps each seed set's claim rows for a later run")
     parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="profile override (integers and floats are parsed)")
     args = parser.parse_args()
@@ -56,7 +67,7 @@ def main() -> None:
                 pass
         overrides[name] = value
     began = time.perf_counter()
-    (sum_a, rows_a), (sum_b, rows_b) = (verdicts_for(args.profile, s, overrides) for s in args.seeds)
+    (sum_a, rows_a), (sum_b, rows_b) = (verdicts_for(args.profile, s, overrides, args.out) for s in args.seeds)
     a, b = args.seeds
     side = pd.DataFrame({
         f"seed {a}: verdict": sum_a.verdict, f"seed {a}: rows holding": sum_a.holds.astype(str) + "/" + sum_a.checked.astype(str),
