@@ -50,6 +50,8 @@ RECIPES: dict[str, dict] = {
     "b32-lr1e-3-beta.5": {"batch_size": 32, "lr": 1e-3, "beta1": 0.5},
     "b32-lr1e-3-beta.5-nosn": {"batch_size": 32, "lr": 1e-3, "beta1": 0.5, "spectral_norm": False},
     "b32-lr2e-4-beta.5": {"batch_size": 32, "lr": 2e-4, "beta1": 0.5},
+    "cgan-bce-lr1e-3": {"spectral_norm": False, "loss": "bce", "lr": 1e-3, "beta1": 0.5},
+    "cgan-hinge-lr2e-4": {"spectral_norm": False, "loss": "hinge", "lr": 2e-4, "beta1": 0.5},
 }
 
 

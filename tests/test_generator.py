@@ -86,7 +86,7 @@ def test_generator_is_cached_and_reloaded(exp, monkeypatch):
 @pytest.mark.parametrize("change", [
     {"kind": "dcgan"}, {"kind": "mlp"}, {"steps": 17}, {"batch_size": 32}, {"width": 8}, {"latent_dim": 32},
     {"lr": 1e-3}, {"ema": 0.0}, {"ema": 0.999}, {"data": "shadow_train"}, {"native_size": 8}, {"beta1": 0.5},
-    {"spectral_norm": False},
+    {"spectral_norm": False}, {"loss": "bce"}, {"loss": "hinge"},
 ])
 def test_a_changed_recipe_changes_the_key(exp, change):
     assert generator_key(exp, dataclasses.replace(TINY, **change)) != generator_key(exp, TINY)
@@ -188,6 +188,7 @@ def test_dcgan_shapes_for_odd_sizes():
         ({"kind": "vae"}, "kind"),
         ({"steps": 0}, "steps"),
         ({"ema": 1.0}, "ema"),
+        ({"loss": "wasserstein"}, "loss"),
         ({"batch_size": 1}, "batch_size"),
         ({"images": torch.rand(4, 1, 8, 8) * 3}, r"\[0, 1\]"),
         ({"images": torch.rand(4, 1, 8, 6)}, "shape"),

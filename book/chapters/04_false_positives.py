@@ -305,15 +305,19 @@ else:
 # %% [markdown]
 # The shadow model assigns {glue:text}`ch4_gan_fake_acc` of the generated images to the
 # class they were drawn for, against {glue:text}`ch4_gan_real_acc` of the real test images
-# (chance: {glue:text}`ch4_gan_chance`): the samples carry their class in a form a
-# classifier trained on real photographs picks up. In that classifier's feature space the
-# generated images still lie apart from real ones: their MMD² to real test images is
+# (chance: {glue:text}`ch4_gan_chance`). In that classifier's feature space the generated
+# images lie apart from real ones: their MMD² to real test images is
 # {glue:text}`ch4_gan_mmd`, against a floor of {glue:text}`ch4_gan_mmd_floor` between two
-# halves of the real test images. A generator trained for seconds on a CPU does not
-# reach StyleGAN2; what the attacker needs is an unlimited stream of plausible inputs that
+# halves of the real test images. Neither number shows everything: look along a row of the
+# gallery. Where its images barely differ, the generator has collapsed onto about one
+# picture per class, a typical failure of a GAN trained for a few hundred steps. A
+# generator trained for a minute on a CPU does not reach StyleGAN2, and a reader should
+# not mistake these samples for photographs; what the attack is tested with here is an
+# unlimited stream of inputs with the colours and layout of the dataset's classes that
 # are, by construction, not in the target's training set. In the loss curves, the
 # discriminator's hinge loss ends at {glue:text}`ch4_gan_d_loss`; a discriminator that
-# cannot tell the two apart and outputs 0 for every image has a loss of 2.
+# outputs 0 for every image has a loss of 2, so a value near 2 means the small
+# discriminator gives the generator little to learn from.
 #
 # ## False-positive rates on every source
 #
