@@ -120,12 +120,15 @@ def test_auroc_se_matches_a_bootstrap_of_the_same_size():
     assert abs(vd.auroc_se(auc, 500, 500) - boot) / boot < 0.2
 
 
-@pytest.mark.parametrize("chapter", ["05_calibration.py", "06_defences.py", "07_reproduction_report.py"])
+@pytest.mark.parametrize("chapter", ["03_three_attacks.py", "04_false_positives.py", "05_calibration.py",
+                                     "06_defences.py", "07_reproduction_report.py"])
 def test_chapters_take_their_verdicts_from_the_one_rule(chapter):
-    """Chapters 5, 6 and 7 decide directions only through helpers.claims (no private
-    tolerance or sign test), so they cannot disagree on a claim they share."""
+    """Chapters 3-7 decide a claim only through helpers.claims.claim_verdicts, over every
+    training run (no private tolerance, sign test or one-run verdict), so they cannot
+    disagree on a claim they share."""
     text = (CHAPTERS / chapter).read_text()
-    assert "check_claims(" in text
+    assert "claim_verdicts(" in text
+    assert "results_from_evaluation(" not in text and "verdicts.direction(" not in text
     assert not re.search(r"\bTOL\s*=|np\.sign\(", text)
 
 
