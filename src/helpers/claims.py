@@ -1,17 +1,20 @@
 """The paper's claims as checks on a tidy results table, from any origin.
 
-A *results table* has one row per architecture, variant, non-member source, attack and
-metric, with the measured ``value`` and its standard error ``se``, and the architecture's
-``activation``. :func:`results_from_evaluation` builds it from this book's runs (standard
-errors by bootstrap over the evaluation samples), :func:`results_from_paper` from the
-paper's published result files (standard errors from the number of samples they rest on).
-The same checks then run on both, so every claim is validated on the paper's own numbers
-(a test requires each to hold there, scoped as the paper scopes it) before it judges a run.
+A *results table* has one row per training run (``replicate``), architecture, variant,
+non-member source, attack and metric, with the measured ``value`` and its standard error
+``se``, and the architecture's ``activation``. :func:`results_from_replicates` builds it
+from every training run of this book's experiment (standard errors by bootstrap over the
+evaluation samples), :func:`results_from_paper` from the paper's published result files
+(one run; standard errors from the number of samples they rest on). The same checks then
+run on both, so every claim is validated on the paper's own numbers (a test requires each
+to hold there, scoped as the paper scopes it) before it judges a run.
 
-Every verdict comes from :mod:`helpers.verdicts`: *holds* only when the measured change or
-level is beyond its one-sided 95 % noise margin, *does not hold* when it is beyond the
-margin the other way, *inconclusive* otherwise. Chapters 5, 6 and 7 all read their verdicts
-from here.
+Every check computes its effect per training run and pools the runs with
+:func:`helpers.verdicts.pool`: *holds* only when the pooled change or level is beyond its
+one-sided 95 % margin (which includes the spread between runs), *does not hold* when it is
+beyond the margin the other way after Holm's correction over the claim's rows,
+*inconclusive* otherwise. Chapters 3-7 all read their verdicts from
+:func:`claim_verdicts`.
 """
 
 from __future__ import annotations
