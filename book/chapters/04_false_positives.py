@@ -393,16 +393,6 @@ def fpr(arch: str, source: str, attack: str = "max_score") -> float:
     )
 
 
-def fpr_se(arch: str, source: str, attack: str = "max_score") -> float:
-    return float(
-        tidy[
-            (tidy.architecture == arch)
-            & (tidy.source == source)
-            & (tidy.attack == attack)
-        ].se_fpr.item()
-    )
-
-
 others = [n for n in sets if n != "test"]
 natural = [n for n in others if kinds[n] != "transformed"]
 arch0 = archs[0]

@@ -384,12 +384,8 @@ def check_claims(table: pd.DataFrame, claims: Sequence[Claim] = CLAIMS) -> pd.Da
     rows = []
     for c in claims:
         found = c.check(table)
-        if found:
-            keep = vd.holm_fails([r["p_wrong_way"] for r in found])
-            for r, fails in zip(found, keep):
-                if r["verdict"] == vd.FAILS and not fails:
-                    r["verdict"] = vd.INCONCLUSIVE
-        rows += found
+        corrected = vd.holm_corrected([r["verdict"] for r in found], [r["p_wrong_way"] for r in found])
+        rows += [{**r, "verdict": v} for r, v in zip(found, corrected)]
     return pd.DataFrame(rows, columns=list(ROW_COLUMNS))
 
 

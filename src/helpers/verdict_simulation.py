@@ -41,10 +41,7 @@ def judge(values: np.ndarray, ses: np.ndarray, expected: int = +1, naive: bool =
         pooled = vd.pool(v, e)
         verdicts.append(pooled.direction(expected))
         p_values.append(pooled.p_wrong_way(expected))
-    if not naive:
-        keep = vd.holm_fails(p_values)
-        verdicts = [vd.INCONCLUSIVE if (v == vd.FAILS and not k) else v for v, k in zip(verdicts, keep)]
-    return vd.combine(verdicts)
+    return vd.combine(verdicts if naive else vd.holm_corrected(verdicts, p_values))
 
 
 def verdict_rates(effect: float, *, draws: int = 2000, seed: int = 0, naive: bool = False,

@@ -126,6 +126,13 @@ def pool(values: Sequence[float], ses: Sequence[float]) -> Pooled:
     return Pooled(float(v.mean()), math.sqrt(max(spread, within) / k), float(k - 1), tuple(float(x) for x in v))
 
 
+def holm_corrected(verdicts: Sequence[str], p_values: Sequence[float], alpha: float = 0.05) -> list[str]:
+    """The rows' verdicts with Holm's correction on the *does not hold* side: a row that fails
+    on its own but is not kept by :func:`holm_fails` over all rows becomes inconclusive."""
+    keep = holm_fails(p_values, alpha)
+    return [INCONCLUSIVE if (v == FAILS and not k) else v for v, k in zip(verdicts, keep)]
+
+
 def holm_fails(p_values: Sequence[float], alpha: float = 0.05) -> np.ndarray:
     """Which rows are rejected by Holm's step-down procedure at family level ``alpha``
     (used for the *does not hold* side of a claim with several rows)."""
